@@ -1,0 +1,181 @@
+"""The ``sidestage`` command: serve, migrate, import and export the program, demo, users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from sidestage.migrations import upgrade
+from sidestage.platform.access.models import Role
+from sidestage.platform.access.service import Viewer, grant_role
+from sidestage.platform.accounts import service as accounts
+from sidestage.platform.db import create_engine, session_factory, transaction
+from sidestage.platform.demo import ensure_demo_organizer, load_demo
+from sidestage.platform.errors import ConfigurationError, SidestageError
+from sidestage.platform.program import service as program
+from sidestage.platform.program.ical import calendar
+from sidestage.platform.program.schedule_format import parse_schedule
+from sidestage.platform.program.schedule_import import import_schedule
+from sidestage.platform.settings import Settings, load_settings
+
+EXIT_USAGE, EXIT_INPUT, EXIT_CONFIG = 2, 3, 4
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+        return int(args.run(settings, args) or 0)
+    except ConfigurationError as error:
+        print(f"sidestage: configuration: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SidestageError as error:
+        print(f"sidestage: {error.code}: {error.message}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as error:
+        print(f"sidestage: {error}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sidestage",
+        description="Sidestage: the virtual day of a conference. Settings come from SIDESTAGE_* "
+        "environment variables (see the README).",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve the pages, the API and the live rooms")
+    serve.set_defaults(run=_serve)
+    migrate = commands.add_parser("migrate", help="create or upgrade the database tables")
+    migrate.set_defaults(run=_migrate)
+    imp = commands.add_parser("import-program", help="import or update a schedule JSON file")
+    imp.add_argument("file", type=Path, help="pretalx or frab schedule JSON")
+    imp.add_argument("--prune", action="store_true", help="remove sessions not in the file")
+    imp.set_defaults(run=_import)
+    exp = commands.add_parser("export-program", help="write the program to standard output")
+    exp.add_argument("--format", choices=("json", "ics"), default="json")
+    exp.add_argument("--base-url", default=None, help="public address used in links")
+    exp.set_defaults(run=_export)
+    demo = commands.add_parser("demo", help="load the demo conference and its organizer")
+    demo.set_defaults(run=_demo)
+    user = commands.add_parser("create-user", help="create an account, optionally with a role")
+    user.add_argument("--email", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--name", default=None, help="display name (default: from the email)")
+    user.add_argument("--role", choices=["organizer"], default=None)
+    user.set_defaults(run=_create_user)
+    return parser
+
+
+def _with_database(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from sidestage.web.app import create_app
+
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Sidestage serving on http://{settings.host}:{settings.port}/", flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    schedule = parse_schedule(args.file.read_bytes())
+
+    async def work(factory: Any) -> int:
+        async with transaction(factory) as db:
+            summary = await import_schedule(db, schedule, prune=args.prune)
+        print(
+            f"imported {schedule.conference.acronym}: {summary.days} days, {summary.rooms} rooms, "
+            f"{summary.sessions} sessions ({summary.sessions_created} new, "
+            f"{summary.sessions_updated} updated), {summary.people} people, "
+            f"{summary.tracks} tracks; {len(summary.not_in_file)} sessions not in the file"
+            + (f", {summary.removed} removed" if summary.removed else "")
+        )
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    base = args.base_url or settings.public_url or f"http://{settings.host}:{settings.port}"
+
+    async def work(factory: Any) -> int:
+        async with factory() as db:
+            conference = await program.get_conference(db, settings.conference)
+            if args.format == "ics":
+                sessions = await program.list_sessions(db, conference.id)
+                sys.stdout.buffer.write(calendar(conference, sessions, base, conference.title))
+            else:
+                document = await program.export_program(db, conference, base)
+                json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
+                sys.stdout.write("\n")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(factory: Any) -> int:
+        async with transaction(factory) as db:
+            summary = await load_demo(db)
+            login = await ensure_demo_organizer(db, settings.data_dir)
+        print(f"demo conference loaded: {summary.sessions} sessions over {summary.days} days")
+        print(f"log in as organizer: {login.email} / {login.password}")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(factory: Any) -> int:
+        async with transaction(factory) as db:
+            name = args.name or args.email.split("@")[0]
+            account = await accounts.register(db, args.email, args.password, name)
+            if args.role:
+                organizer = Viewer(account=None, grants=[_bootstrap_organizer()])
+                await grant_role(db, organizer, account, Role(args.role))
+        print(f"created {account.email}" + (f" ({args.role})" if args.role else ""))
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _bootstrap_organizer() -> Any:
+    """The command line runs with the machine owner's authority, as an organizer would."""
+    from sidestage.platform.access.models import RoleGrant
+
+    return RoleGrant(role=Role.ORGANIZER)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

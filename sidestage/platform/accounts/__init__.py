@@ -1,0 +1,1 @@
+"""People who sign in: registered accounts, guests, and their login tokens."""

@@ -1,0 +1,52 @@
+"""The one error hierarchy. Transports turn these into HTTP statuses or ack errors.
+
+``code`` is ``<feature>.<reason>``; ``message`` is safe to show to the user.
+"""
+
+from __future__ import annotations
+
+
+class SidestageError(Exception):
+    status = 400
+
+    def __init__(self, code: str, message: str, *, details: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(SidestageError):
+    status = 400
+
+
+class Unauthenticated(SidestageError):
+    status = 401
+
+
+class Forbidden(SidestageError):
+    status = 403
+
+
+class NotFound(SidestageError):
+    status = 404
+
+
+class Conflict(SidestageError):
+    status = 409
+
+
+class PayloadTooLarge(SidestageError):
+    status = 413
+
+
+class RateLimited(SidestageError):
+    status = 429
+
+    def __init__(self, code: str, message: str, *, retry_after: float) -> None:
+        super().__init__(code, message, details={"retry_after": round(retry_after, 1)})
+        self.retry_after = retry_after
+
+
+class ConfigurationError(Exception):
+    """The process cannot start as configured; the text says what to change."""

@@ -1,0 +1,1 @@
+"""The program: conference, days, rooms, tracks, sessions, speakers, partners."""

@@ -1,0 +1,146 @@
+"""Reading and changing the program: the conference, its sessions, bookmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from sidestage.platform.errors import NotFound
+from sidestage.platform.program.models import (
+    Bookmark,
+    Conference,
+    Day,
+    Organization,
+    Room,
+    Session,
+    SessionPerson,
+    Track,
+)
+from sidestage.platform.program.schedule_export import export_schedule
+
+_SESSION_DETAILS = (
+    selectinload(Session.room),
+    selectinload(Session.track),
+    selectinload(Session.host),
+    selectinload(Session.day),
+    selectinload(Session.speakers).selectinload(SessionPerson.person),
+)
+
+
+async def find_conference(db: AsyncSession, acronym: str | None = None) -> Conference | None:
+    """The named conference, or else the first one: a deployment serves one conference."""
+    query = select(Conference).options(selectinload(Conference.days))
+    if acronym:
+        query = query.where(Conference.acronym == acronym)
+    return await db.scalar(query.order_by(Conference.id).limit(1))
+
+
+async def get_conference(db: AsyncSession, acronym: str | None = None) -> Conference:
+    conference = await find_conference(db, acronym)
+    if conference is None:
+        raise NotFound("program.no_conference", "No program has been imported yet.")
+    return conference
+
+
+async def list_sessions(
+    db: AsyncSession, conference_id: int, *, day_id: int | None = None
+) -> Sequence[Session]:
+    query = select(Session).where(Session.conference_id == conference_id)
+    if day_id is not None:
+        query = query.where(Session.day_id == day_id)
+    query = query.options(*_SESSION_DETAILS).order_by(Session.starts_at, Session.room_id)
+    return (await db.scalars(query)).all()
+
+
+async def get_session(db: AsyncSession, session_id: int) -> Session:
+    session = await db.scalar(
+        select(Session).where(Session.id == session_id).options(*_SESSION_DETAILS)
+    )
+    if session is None:
+        raise NotFound("program.session_not_found", "There is no such session.")
+    return session
+
+
+async def sessions_around(
+    db: AsyncSession, conference_id: int, now: datetime, *, live_only: bool = True
+) -> tuple[list[Session], list[Session]]:
+    """The sessions running now and, per room, the next one to start (the marathon board)."""
+    sessions = await list_sessions(db, conference_id)
+    if live_only:
+        sessions = [s for s in sessions if s.live]
+    running = [s for s in sessions if s.starts_at <= now < s.ends_at]
+    next_by_room: dict[int | None, Session] = {}
+    for session in sessions:
+        if session.starts_at > now and session.room_id not in next_by_room:
+            next_by_room[session.room_id] = session
+    upcoming = sorted(next_by_room.values(), key=lambda s: (s.starts_at, s.room_id or 0))
+    return running, upcoming
+
+
+async def list_organizations(db: AsyncSession) -> Sequence[Organization]:
+    return (await db.scalars(select(Organization).order_by(Organization.name))).all()
+
+
+async def get_organization(db: AsyncSession, organization_id: int) -> Organization:
+    organization = await db.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound("program.organization_not_found", "There is no such organization.")
+    return organization
+
+
+async def find_day(db: AsyncSession, conference_id: int, day_id: int) -> Day | None:
+    day = await db.get(Day, day_id)
+    return day if day is not None and day.conference_id == conference_id else None
+
+
+async def bookmark(db: AsyncSession, account_id: int, session_id: int) -> None:
+    """Put a session on a person's agenda; doing it twice changes nothing."""
+    await get_session(db, session_id)
+    dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(Bookmark).values(account_id=account_id, session_id=session_id)
+    await db.execute(insert.on_conflict_do_nothing())
+
+
+async def unbookmark(db: AsyncSession, account_id: int, session_id: int) -> None:
+    await db.execute(
+        delete(Bookmark).where(Bookmark.account_id == account_id, Bookmark.session_id == session_id)
+    )
+
+
+async def bookmarked_ids(db: AsyncSession, account_id: int) -> set[int]:
+    rows = await db.scalars(select(Bookmark.session_id).where(Bookmark.account_id == account_id))
+    return set(rows)
+
+
+async def agenda(db: AsyncSession, account_id: int) -> Sequence[Session]:
+    query = (
+        select(Session)
+        .join(Bookmark, Bookmark.session_id == Session.id)
+        .where(Bookmark.account_id == account_id)
+        .options(*_SESSION_DETAILS)
+        .order_by(Session.starts_at)
+    )
+    return (await db.scalars(query)).all()
+
+
+async def export_program(db: AsyncSession, conference: Conference, base_url: str) -> dict[str, Any]:
+    sessions = await list_sessions(db, conference.id)
+    rooms = (await db.scalars(select(Room).where(Room.conference_id == conference.id))).all()
+    tracks = (await db.scalars(select(Track).where(Track.conference_id == conference.id))).all()
+    return export_schedule(conference, sessions, rooms, tracks, base_url)
+
+
+async def list_rooms(db: AsyncSession, conference_id: int) -> Sequence[Room]:
+    query = select(Room).where(Room.conference_id == conference_id).order_by(Room.position)
+    return (await db.scalars(query)).all()
+
+
+async def list_tracks(db: AsyncSession, conference_id: int) -> Sequence[Track]:
+    query = select(Track).where(Track.conference_id == conference_id).order_by(Track.name)
+    return (await db.scalars(query)).all()

@@ -1,0 +1,65 @@
+"""Sidestage's own program fields, carried in ``conference.meta.sidestage``.
+
+The schedule format has no place for a session's kind, visibility, host partner
+or translations; its ``meta`` object is open, so the export writes them there
+and the import reads them back, which makes export and re-import lossless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sidestage.platform.program.models import SessionKind, Visibility
+from sidestage.platform.program.schedule_format import invalid_at
+
+Translations = dict[str, str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OrganizationMeta(_Strict):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)
+    name: str = Field(min_length=1, max_length=300)
+    name_translations: Translations = {}
+    url: str | None = None
+
+
+class SessionMeta(_Strict):
+    kind: SessionKind | None = None
+    visibility: Visibility = Visibility.PUBLIC
+    capacity: int | None = Field(default=None, ge=1)
+    host: str | None = None
+    stream_url: str | None = None
+    languages: list[str] = []
+    title_translations: Translations = {}
+    abstract_translations: Translations = {}
+
+
+class SidestageMeta(_Strict):
+    languages: list[str] = []
+    title_translations: Translations = {}
+    organizations: list[OrganizationMeta] = []
+    sessions: dict[str, SessionMeta] = {}
+
+
+def parse_meta(meta: dict[str, Any]) -> SidestageMeta:
+    try:
+        parsed = SidestageMeta.model_validate(meta.get("sidestage") or {})
+    except ValidationError as error:
+        first = error.errors()[0]
+        place = ["meta", "sidestage", *first["loc"]]
+        raise invalid_at(place, first["msg"].removeprefix("Value error, ")) from None
+    _check_hosts(parsed)
+    return parsed
+
+
+def _check_hosts(meta: SidestageMeta) -> None:
+    known = {organization.slug for organization in meta.organizations}
+    for guid, session in meta.sessions.items():
+        if session.host is not None and session.host not in known:
+            place = ["meta", "sidestage", "sessions", guid, "host"]
+            raise invalid_at(place, f"no organization {session.host!r} in meta.sidestage")

@@ -1,0 +1,93 @@
+"""Settings from ``SIDESTAGE_*`` environment variables, with embedded defaults.
+
+The embedded default needs no service: an SQLite file and in-process fan-out
+under ``var/``. Production (``SIDESTAGE_ENV=production``) must be given a real
+secret; it refuses to start with the development one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sidestage.platform.errors import ConfigurationError
+
+DEV_SECRET_FILE = "dev-secret"
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret: str
+    host: str
+    port: int
+    trust_proxy: bool
+    conference: str | None
+    public_url: str | None
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    env = environ.get("SIDESTAGE_ENV", "development")
+    if env not in ("development", "production"):
+        raise ConfigurationError(f"SIDESTAGE_ENV must be development or production, not {env!r}")
+    data_dir = Path(environ.get("SIDESTAGE_DATA_DIR", "var")).resolve()
+    return Settings(
+        env=env,
+        data_dir=data_dir,
+        database_url=environ.get("SIDESTAGE_DATABASE_URL") or _sqlite_url(data_dir),
+        redis_url=environ.get("SIDESTAGE_REDIS_URL") or None,
+        secret=_secret(environ, env, data_dir),
+        host=environ.get("SIDESTAGE_HOST", "127.0.0.1"),
+        port=_port(environ.get("SIDESTAGE_PORT", "8080")),
+        trust_proxy=environ.get("SIDESTAGE_TRUST_PROXY", "") in ("1", "true", "yes"),
+        conference=environ.get("SIDESTAGE_CONFERENCE") or None,
+        public_url=environ.get("SIDESTAGE_PUBLIC_URL") or None,
+    )
+
+
+def _sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'sidestage.db'}"
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigurationError(f"SIDESTAGE_PORT must be a port number, not {raw!r}")
+    return int(raw)
+
+
+def _secret(environ: Mapping[str, str], env: str, data_dir: Path) -> str:
+    given = environ.get("SIDESTAGE_SECRET", "")
+    dev_file = data_dir / DEV_SECRET_FILE
+    if env == "production":
+        dev_secret = dev_file.read_text().strip() if dev_file.exists() else None
+        if len(given) < MIN_SECRET_LENGTH or given == dev_secret:
+            raise ConfigurationError(
+                "production needs SIDESTAGE_SECRET: at least "
+                f"{MIN_SECRET_LENGTH} random characters, not the development secret"
+            )
+        return given
+    return given or _development_secret(dev_file)
+
+
+def _development_secret(path: Path) -> str:
+    """A per-checkout secret, generated once and kept beside the database."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,388 @@
+"""The JSON API under /api/: sign-in, program, bookmarks, roles, invites, import and export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from sidestage.platform.access import service as access
+from sidestage.platform.accounts import service as accounts
+from sidestage.platform.db import transaction
+from sidestage.platform.errors import InvalidInput, NotFound, RateLimited
+from sidestage.platform.program import service as program
+from sidestage.platform.program.schedule_format import parse_schedule
+from sidestage.platform.program.schedule_import import import_schedule
+from sidestage.web.api_kit import Api, openapi_document, path_id
+from sidestage.web.api_models import (
+    AccountOut,
+    GrantIn,
+    GrantWithAccountOut,
+    GuestIn,
+    ImportOut,
+    InviteIn,
+    InviteOut,
+    LoginIn,
+    OkOut,
+    PreferencesIn,
+    ProgramOut,
+    RedeemedOut,
+    RegisterIn,
+    SessionDetailOut,
+    TokenOut,
+)
+from sidestage.web.convert import (
+    account_out,
+    conference_out,
+    day_out,
+    grant_out,
+    import_out,
+    invite_out,
+    organization_out,
+    session_detail_out,
+    session_out,
+)
+from sidestage.web.i18n import valid_time_zone
+from sidestage.web.keys import DB, LIMITER, SETTINGS, TOKEN, VIEWER
+
+api = Api()
+LOGIN_LIMITS = (("email", 10, 300.0), ("ip", 50, 300.0))
+
+
+def setup(app: web.Application) -> None:
+    api.install(app)
+    app.router.add_get("/api/openapi.json", _openapi)
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(api))
+
+
+def base_url(request: web.Request) -> str:
+    return request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
+
+
+async def throttle_login(request: web.Request, email: str) -> None:
+    """Slow down password guessing, per address tried and per client."""
+    keys = {"email": email.strip().lower(), "ip": request.remote or "?"}
+    for kind, limit, window in LOGIN_LIMITS:
+        wait = await request.app[LIMITER].hit(f"login:{kind}:{keys[kind]}", limit, window)
+        if wait is not None:
+            raise RateLimited(
+                "auth.throttled", "Too many sign-in attempts; wait a little.", retry_after=wait
+            )
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+@api.route(
+    "POST",
+    "/api/auth/guest",
+    "Join as a guest with a display name",
+    tag="auth",
+    body=GuestIn,
+    response=TokenOut,
+    status=201,
+    signed_in=False,
+)
+async def guest(request: web.Request, body: GuestIn) -> TokenOut:
+    async with transaction(request.app[DB]) as db:
+        account = await accounts.create_guest(db, body.name)
+        token = await accounts.issue_token(db, account)
+    return TokenOut(token=token, account=account_out(account, []))
+
+
+@api.route(
+    "POST",
+    "/api/auth/login",
+    "Sign in with email and password",
+    tag="auth",
+    body=LoginIn,
+    response=TokenOut,
+    signed_in=False,
+)
+async def login(request: web.Request, body: LoginIn) -> TokenOut:
+    await throttle_login(request, body.email)
+    async with transaction(request.app[DB]) as db:
+        account = await accounts.authenticate(db, body.email, body.password)
+        token = await accounts.issue_token(db, account)
+        viewer = await access.load_viewer(db, account)
+    return TokenOut(token=token, account=account_out(account, viewer.grants))
+
+
+@api.route(
+    "POST",
+    "/api/auth/register",
+    "Create an account",
+    tag="auth",
+    body=RegisterIn,
+    response=TokenOut,
+    status=201,
+    signed_in=False,
+)
+async def register(request: web.Request, body: RegisterIn) -> TokenOut:
+    await throttle_login(request, body.email)
+    async with transaction(request.app[DB]) as db:
+        account = await accounts.register(db, body.email, body.password, body.name)
+        token = await accounts.issue_token(db, account)
+    return TokenOut(token=token, account=account_out(account, []))
+
+
+@api.route("POST", "/api/auth/logout", "End this sign-in", tag="auth", response=OkOut)
+async def logout(request: web.Request) -> OkOut:
+    async with transaction(request.app[DB]) as db:
+        await accounts.revoke_token(db, request[TOKEN])
+    return OkOut()
+
+
+@api.route("GET", "/api/me", "Who am I, with my roles", tag="auth", response=AccountOut)
+async def me(request: web.Request) -> AccountOut:
+    viewer = request[VIEWER]
+    assert viewer.account is not None
+    return account_out(viewer.account, viewer.grants)
+
+
+@api.route(
+    "PUT",
+    "/api/me/preferences",
+    "Set my language and time zone",
+    tag="auth",
+    body=PreferencesIn,
+    response=OkOut,
+)
+async def preferences(request: web.Request, body: PreferencesIn) -> OkOut:
+    if body.time_zone is not None and valid_time_zone(body.time_zone) is None:
+        raise InvalidInput("auth.invalid_time_zone", "Unknown time zone.")
+    async with transaction(request.app[DB]) as db:
+        account = await accounts.get_account(db, request[VIEWER].account.id)  # type: ignore[union-attr]
+        await accounts.set_preferences(db, account, locale=body.locale, time_zone=body.time_zone)
+    return OkOut()
+
+
+# --- program ---------------------------------------------------------------------------------
+
+
+@api.route(
+    "GET",
+    "/api/program",
+    "The conference, its days and sessions",
+    tag="program",
+    response=ProgramOut,
+    signed_in=False,
+)
+async def get_program(request: web.Request) -> ProgramOut:
+    async with request.app[DB]() as db:
+        conference = await program.get_conference(db, request.app[SETTINGS].conference)
+        sessions = await program.list_sessions(db, conference.id)
+    return ProgramOut(
+        conference=conference_out(conference),
+        days=[day_out(day) for day in conference.days],
+        sessions=[session_out(session) for session in sessions],
+    )
+
+
+@api.route(
+    "GET",
+    "/api/sessions/{id}",
+    "One session, with whether I may enter it",
+    tag="program",
+    response=SessionDetailOut,
+    signed_in=False,
+)
+async def get_session(request: web.Request) -> SessionDetailOut:
+    viewer = request[VIEWER]
+    async with request.app[DB]() as db:
+        session = await program.get_session(db, path_id(request))
+        marks = await program.bookmarked_ids(db, viewer.account.id) if viewer.account else set()
+    return session_detail_out(session, access.may_enter(viewer, session), session.id in marks)
+
+
+@api.route(
+    "PUT",
+    "/api/sessions/{id}/bookmark",
+    "Put a session on my agenda",
+    tag="program",
+    response=OkOut,
+)
+async def put_bookmark(request: web.Request) -> OkOut:
+    async with transaction(request.app[DB]) as db:
+        await program.bookmark(db, request[VIEWER].account.id, path_id(request))  # type: ignore[union-attr]
+    return OkOut()
+
+
+@api.route(
+    "DELETE",
+    "/api/sessions/{id}/bookmark",
+    "Take a session off my agenda",
+    tag="program",
+    response=OkOut,
+)
+async def delete_bookmark(request: web.Request) -> OkOut:
+    async with transaction(request.app[DB]) as db:
+        await program.unbookmark(db, request[VIEWER].account.id, path_id(request))  # type: ignore[union-attr]
+    return OkOut()
+
+
+@api.route("GET", "/api/me/agenda", "The sessions I bookmarked", tag="program")
+async def my_agenda(request: web.Request) -> list[dict[str, Any]]:
+    async with request.app[DB]() as db:
+        sessions = await program.agenda(db, request[VIEWER].account.id)  # type: ignore[union-attr]
+    return [session_out(s).model_dump(mode="json") for s in sessions]
+
+
+@api.route("GET", "/api/organizations", "The partner organizations", tag="program", signed_in=False)
+async def organizations(request: web.Request) -> list[dict[str, Any]]:
+    async with request.app[DB]() as db:
+        found = await program.list_organizations(db)
+    return [organization_out(org).model_dump(mode="json") for org in found]
+
+
+@api.route(
+    "GET",
+    "/api/program/export",
+    "The program as schedule JSON (pretalx/frab)",
+    tag="program",
+    signed_in=False,
+)
+async def export(request: web.Request) -> dict[str, Any]:
+    async with request.app[DB]() as db:
+        conference = await program.get_conference(db, request.app[SETTINGS].conference)
+        return await program.export_program(db, conference, base_url(request))
+
+
+@api.route(
+    "POST",
+    "/api/program/import",
+    "Import or update the program from schedule JSON",
+    tag="program",
+    response=ImportOut,
+    raw_body=True,
+)
+async def import_program(request: web.Request, raw: bytes) -> ImportOut:
+    access.require_organizer(request[VIEWER])
+    schedule = parse_schedule(raw)
+    prune = request.query.get("prune") in ("1", "true")
+    async with transaction(request.app[DB]) as db:
+        into = await program.find_conference(db, request.app[SETTINGS].conference)
+        summary = await import_schedule(db, schedule, into=into, prune=prune)
+        acronym = into.acronym if into else schedule.conference.acronym
+    return import_out(summary, acronym)
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+
+@api.route("GET", "/api/roles", "Every role grant (organizers)", tag="access")
+async def list_roles(request: web.Request) -> list[dict[str, Any]]:
+    access.require_organizer(request[VIEWER])
+    async with request.app[DB]() as db:
+        grants = await access.list_grants(db)
+    return [
+        GrantWithAccountOut(
+            **grant_out(g).model_dump(), account_name=a.display_name, account_email=a.email
+        ).model_dump(mode="json")
+        for g, a in grants
+    ]
+
+
+@api.route(
+    "POST",
+    "/api/roles",
+    "Grant a role to an account (organizers)",
+    tag="access",
+    body=GrantIn,
+    status=201,
+)
+async def grant(request: web.Request, body: GrantIn) -> dict[str, Any]:
+    async with transaction(request.app[DB]) as db:
+        account = await accounts.find_account_by_email(db, body.email.strip().lower())
+        if account is None:
+            raise NotFound(
+                "auth.account_not_found", "No account has this email; ask them to register."
+            )
+        made = await access.grant_role(
+            db,
+            request[VIEWER],
+            account,
+            body.role,
+            organization_id=body.organization_id,
+            session_id=body.session_id,
+        )
+    return grant_out(made).model_dump(mode="json")
+
+
+@api.route(
+    "DELETE", "/api/roles/{id}", "Withdraw a role grant (organizers)", tag="access", response=OkOut
+)
+async def revoke(request: web.Request) -> OkOut:
+    async with transaction(request.app[DB]) as db:
+        await access.revoke_role(db, request[VIEWER], path_id(request))
+    return OkOut()
+
+
+# --- invites ---------------------------------------------------------------------------------
+
+
+@api.route(
+    "GET",
+    "/api/organizations/{id}/invites",
+    "An organization's invite links (hosts)",
+    tag="invites",
+)
+async def list_invites(request: web.Request) -> list[dict[str, Any]]:
+    async with request.app[DB]() as db:
+        figures = await access.invites_of(db, request[VIEWER], path_id(request))
+    base = base_url(request)
+    return [invite_out(f.invite, base, f.session_title).model_dump(mode="json") for f in figures]
+
+
+@api.route(
+    "POST",
+    "/api/organizations/{id}/invites",
+    "Create an invite link (hosts)",
+    tag="invites",
+    body=InviteIn,
+    response=InviteOut,
+    status=201,
+)
+async def create_invite(request: web.Request, body: InviteIn) -> InviteOut:
+    async with transaction(request.app[DB]) as db:
+        invite = await access.create_invite(
+            db,
+            request[VIEWER],
+            path_id(request),
+            session_id=body.session_id,
+            label=body.label,
+            expires_at=body.expires_at,
+            max_uses=body.max_uses,
+        )
+    return invite_out(invite, base_url(request))
+
+
+@api.route(
+    "DELETE",
+    "/api/invites/{id}",
+    "Withdraw an invite link (hosts)",
+    tag="invites",
+    response=InviteOut,
+)
+async def revoke_invite(request: web.Request) -> InviteOut:
+    async with transaction(request.app[DB]) as db:
+        invite = await access.revoke_invite(db, request[VIEWER], path_id(request))
+    return invite_out(invite, base_url(request))
+
+
+@api.route(
+    "POST",
+    "/api/invites/{code}/redeem",
+    "Come in through an invite link",
+    tag="invites",
+    response=RedeemedOut,
+)
+async def redeem(request: web.Request) -> RedeemedOut:
+    async with transaction(request.app[DB]) as db:
+        invite = await access.redeem_invite(db, request.match_info["code"], request[VIEWER].account)  # type: ignore[arg-type]
+    return RedeemedOut(
+        invite_id=invite.id, organization_id=invite.organization_id, session_id=invite.session_id
+    )

@@ -1,0 +1,82 @@
+"""The aiohttp application: resources opened in ``cleanup_ctx``, middlewares, routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from sidestage.platform.db import create_engine, session_factory
+from sidestage.platform.errors import ConfigurationError
+from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from sidestage.platform.settings import Settings
+from sidestage.web import api, pages
+from sidestage.web.errors import error_middleware
+from sidestage.web.i18n import Catalogs
+from sidestage.web.keys import CATALOGS, DB, ENGINE, LIMITER, SETTINGS
+from sidestage.web.middleware import context_middleware, headers_middleware, proxy_middleware
+from sidestage.web.render import page_context
+
+PACKAGE = Path(__file__).resolve().parent.parent
+MAX_BODY = 5 * 1024 * 1024  # a large schedule file is a few hundred KB
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        middlewares=[proxy_middleware, headers_middleware, error_middleware, context_middleware],
+    )
+    app[SETTINGS] = settings
+    app[CATALOGS] = Catalogs()
+    _templates(app)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_hot_store)
+    api.setup(app)
+    pages.setup(app)
+    app.router.add_static("/static/", PACKAGE / "static", name="static", append_version=True)
+    return app
+
+
+def _templates(app: web.Application) -> None:
+    environment = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        context_processors=[page_context],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["static"] = lambda path: app.router["static"].url_for(filename=path)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[DB] = session_factory(engine)
+    yield
+    await engine.dispose()
+
+
+async def _hot_store(app: web.Application) -> AsyncIterator[None]:
+    url = app[SETTINGS].redis_url
+    if url is None:
+        app[LIMITER] = MemoryRateLimiter()
+        yield
+        return
+    redis = Redis.from_url(url)
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as error:
+        await redis.aclose()
+        raise ConfigurationError(
+            f"SIDESTAGE_REDIS_URL is set but Redis is unreachable: {error}"
+        ) from None
+    app[LIMITER] = RedisRateLimiter(redis)
+    yield
+    await redis.aclose()

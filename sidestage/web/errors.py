@@ -1,0 +1,70 @@
+"""The one place where errors become HTTP answers: JSON under /api/, a page elsewhere.
+
+Unexpected exceptions are logged with their trace and answered ``server.error``;
+their text never reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from sidestage.platform.errors import RateLimited, SidestageError, Unauthenticated
+
+log = logging.getLogger("sidestage.web")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HTTP_CODES = {
+    400: "request.bad",
+    401: "auth.sign_in_required",
+    403: "access.forbidden",
+    404: "http.not_found",
+    405: "http.method_not_allowed",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+}
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except SidestageError as error:
+        return _domain_error(request, error)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = HTTP_CODES.get(error.status, "request.bad")
+        return _answer(request, error.status, code, error.reason or code)
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _answer(request, 500, "server.error", "Something went wrong on our side.")
+
+
+def _domain_error(request: web.Request, error: SidestageError) -> web.StreamResponse:
+    if isinstance(error, Unauthenticated) and not is_api(request) and request.method == "GET":
+        raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
+    response = _answer(request, error.status, error.code, error.message, error.details)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return response
+
+
+def _answer(
+    request: web.Request, status: int, code: str, message: str, details: Any = None
+) -> web.StreamResponse:
+    if is_api(request):
+        body: dict[str, Any] = {"code": code, "message": message}
+        if details is not None:
+            body["details"] = details
+        return web.json_response({"error": body}, status=status)
+    context = {"status": status, "code": code, "message": message}
+    return aiohttp_jinja2.render_template("error.html", request, context, status=status)

@@ -1,0 +1,23 @@
+"""Typed keys for application and request state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from sidestage.platform.access.service import Viewer
+from sidestage.platform.ratelimit import RateLimiter
+from sidestage.platform.settings import Settings
+from sidestage.web.i18n import Catalogs, Locale
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+DB = web.AppKey("db", async_sessionmaker[AsyncSession])
+LIMITER = web.AppKey("rate_limiter", RateLimiter)
+CATALOGS = web.AppKey("catalogs", Catalogs)
+
+VIEWER = web.RequestKey("viewer", Viewer)
+TOKEN = web.RequestKey("token", str)
+LOCALE = web.RequestKey("locale", Locale)
+TIME_ZONE = web.RequestKey("time_zone", str)
+CSRF = web.RequestKey("csrf_cookie", str)

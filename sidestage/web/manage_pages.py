@@ -1,0 +1,214 @@
+"""The host page (invite links and their figures) and the organizer page (roles, import)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+
+from sidestage.platform.access import service as access
+from sidestage.platform.access.models import Role
+from sidestage.platform.accounts import service as accounts
+from sidestage.platform.db import transaction, utcnow
+from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unauthenticated
+from sidestage.platform.program import service as program
+from sidestage.platform.program.models import Organization, Session
+from sidestage.platform.program.schedule_format import parse_schedule
+from sidestage.platform.program.schedule_import import import_schedule
+from sidestage.web.api import base_url
+from sidestage.web.api_kit import path_id
+from sidestage.web.keys import DB, SETTINGS, VIEWER
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/host", host_page, name="host")
+    app.router.add_post(r"/host/{id:\d+}/invites", create_invite_form)
+    app.router.add_post(r"/host/invites/{id:\d+}/revoke", revoke_invite_form)
+    app.router.add_get("/organizer", organizer_page, name="organizer")
+    app.router.add_post("/organizer/roles", grant_form)
+    app.router.add_post(r"/organizer/roles/{id:\d+}/revoke", revoke_role_form)
+    app.router.add_post("/organizer/import", import_form)
+
+
+def _require_signed_in(request: web.Request) -> None:
+    if not request[VIEWER].signed_in:
+        raise Unauthenticated("auth.sign_in_required", "Sign in first.")
+
+
+def _optional_id(raw: object) -> int | None:
+    text = str(raw or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) < 2**31:
+        raise InvalidInput("request.invalid", "Choose from the list.")
+    return int(text)
+
+
+def _optional_positive(raw: object, field: str, limit: int) -> int | None:
+    text = str(raw or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= limit:
+        raise InvalidInput("request.invalid", f"{field}: a whole number from 1 to {limit}.")
+    return int(text)
+
+
+# --- host --------------------------------------------------------------------------------------
+
+
+async def host_page(request: web.Request, error: SidestageError | None = None) -> web.Response:
+    _require_signed_in(request)
+    viewer = request[VIEWER]
+    async with request.app[DB]() as db:
+        organizations = await _hosted_organizations(db, viewer)
+        if not organizations:
+            raise NotFound("access.not_a_host", "You do not host any organization yet.")
+        panels = [await _host_panel(db, viewer, org) for org in organizations]
+        conference = await program.get_conference(db, request.app[SETTINGS].conference)
+    context = {
+        "panels": panels,
+        "conference": conference,
+        "base_url": base_url(request),
+        "error": error,
+        "notice": request.query.get("notice"),
+        "conference_zone": conference.time_zone,
+    }
+    status = error.status if error else 200
+    return aiohttp_jinja2.render_template("host.html", request, context, status=status)
+
+
+async def _hosted_organizations(db: Any, viewer: access.Viewer) -> list[Organization]:
+    if viewer.is_organizer:
+        return list(await program.list_organizations(db))
+    hosted = viewer.hosted_organizations()
+    return [org for org in await program.list_organizations(db) if org.id in hosted]
+
+
+async def _host_panel(db: Any, viewer: access.Viewer, org: Organization) -> dict[str, Any]:
+    sessions = await db.scalars(
+        select(Session).where(Session.host_organization_id == org.id).order_by(Session.starts_at)
+    )
+    invites = await access.invites_of(db, viewer, org.id)
+    redemptions = {f.invite.id: await access.redemptions_of(db, f.invite.id) for f in invites}
+    return {
+        "organization": org,
+        "sessions": list(sessions),
+        "invites": invites,
+        "redemptions": redemptions,
+    }
+
+
+async def create_invite_form(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    form = await request.post()
+    try:
+        days = _optional_positive(form.get("valid_days"), "valid_days", 365)
+        async with transaction(request.app[DB]) as db:
+            await access.create_invite(
+                db,
+                request[VIEWER],
+                path_id(request),
+                session_id=_optional_id(form.get("session_id")),
+                label=str(form.get("label", ""))[:200],
+                expires_at=utcnow() + timedelta(days=days) if days else None,
+                max_uses=_optional_positive(form.get("max_uses"), "max_uses", 1_000_000),
+            )
+    except SidestageError as error:
+        return await host_page(request, error)
+    raise web.HTTPSeeOther("/host?notice=invite_created")
+
+
+async def revoke_invite_form(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    async with transaction(request.app[DB]) as db:
+        await access.revoke_invite(db, request[VIEWER], path_id(request))
+    raise web.HTTPSeeOther("/host?notice=invite_revoked")
+
+
+# --- organizer ---------------------------------------------------------------------------------
+
+
+async def organizer_page(
+    request: web.Request, error: SidestageError | None = None, summary: Any = None
+) -> web.Response:
+    _require_signed_in(request)
+    access.require_organizer(request[VIEWER])
+    async with request.app[DB]() as db:
+        conference = await program.find_conference(db, request.app[SETTINGS].conference)
+        grants = await access.list_grants(db)
+        organizations = await program.list_organizations(db)
+        sessions = await program.list_sessions(db, conference.id) if conference else []
+    context = {
+        "conference": conference,
+        "grants": grants,
+        "organizations": organizations,
+        "sessions": sessions,
+        "roles": list(Role),
+        "error": error,
+        "summary": summary,
+        "notice": request.query.get("notice"),
+        "conference_zone": conference.time_zone if conference else "UTC",
+    }
+    status = error.status if error else 200
+    return aiohttp_jinja2.render_template("organizer.html", request, context, status=status)
+
+
+async def grant_form(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    form = await request.post()
+    try:
+        role = Role(str(form.get("role", "")))
+    except ValueError:
+        return await organizer_page(request, InvalidInput("access.bad_role", "Choose a role."))
+    try:
+        async with transaction(request.app[DB]) as db:
+            account = await accounts.find_account_by_email(
+                db, str(form.get("email", "")).strip().lower()
+            )
+            if account is None:
+                raise NotFound(
+                    "auth.account_not_found", "No account has this email; ask them to register."
+                )
+            await access.grant_role(
+                db,
+                request[VIEWER],
+                account,
+                role,
+                organization_id=_optional_id(form.get("organization_id")),
+                session_id=_optional_id(form.get("session_id")),
+            )
+    except SidestageError as error:
+        return await organizer_page(request, error)
+    raise web.HTTPSeeOther("/organizer?notice=role_granted")
+
+
+async def revoke_role_form(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    try:
+        async with transaction(request.app[DB]) as db:
+            await access.revoke_role(db, request[VIEWER], path_id(request))
+    except SidestageError as error:
+        return await organizer_page(request, error)
+    raise web.HTTPSeeOther("/organizer?notice=role_revoked")
+
+
+async def import_form(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    access.require_organizer(request[VIEWER])
+    form = await request.post()
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, web.FileField):
+            raise InvalidInput("program.no_file", "Choose a schedule JSON file to import.")
+        schedule = parse_schedule(upload.file.read())
+        async with transaction(request.app[DB]) as db:
+            into = await program.find_conference(db, request.app[SETTINGS].conference)
+            summary = await import_schedule(
+                db, schedule, into=into, prune=form.get("prune") == "on"
+            )
+    except SidestageError as error:
+        return await organizer_page(request, error)
+    return await organizer_page(request, summary=summary)

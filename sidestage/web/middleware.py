@@ -1,0 +1,127 @@
+"""Per-request setup: the proxy's view of the client, security headers, who is asking,
+their language and time zone, and the CSRF check on every state-changing request."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sidestage.platform.access.service import Viewer, load_viewer
+from sidestage.platform.accounts.service import account_for_token
+from sidestage.platform.errors import Forbidden
+from sidestage.web.errors import Handler, is_api
+from sidestage.web.i18n import valid_time_zone
+from sidestage.web.keys import CATALOGS, CSRF, DB, LOCALE, SETTINGS, TIME_ZONE, TOKEN, VIEWER
+from sidestage.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    TIME_ZONE_COOKIE,
+    csrf_matches,
+    new_csrf_cookie,
+    set_cookie,
+)
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-src https:; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+
+
+@web.middleware
+async def proxy_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Behind the compose proxy, take scheme and client address from its headers."""
+    if request.app[SETTINGS].trust_proxy:
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        # The proxy appends the address it saw; anything left of it came from the client.
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        request = request.clone(scheme=scheme, remote=forwarded or request.remote)
+    return await handler(request)
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+@web.middleware
+async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = _bearer(request) or request.cookies.get(SESSION_COOKIE, "")
+    request[TOKEN] = token
+    request[VIEWER] = await _viewer(request, token)
+    asked = request.query.get("lang")
+    request[LOCALE] = request.app[CATALOGS].negotiate(
+        asked=asked,
+        cookie=request.cookies.get(LANGUAGE_COOKIE),
+        accept=request.headers.get("Accept-Language"),
+    )
+    request[TIME_ZONE] = _time_zone(request)
+    request[CSRF] = request.cookies.get(CSRF_COOKIE) or new_csrf_cookie()
+    await _check_csrf(request)
+    response = await handler(request)
+    _remember(request, response, asked)
+    return response
+
+
+def _bearer(request: web.Request) -> str:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _viewer(request: web.Request, token: str) -> Viewer:
+    if not token:
+        return Viewer(account=None)
+    async with request.app[DB]() as db:
+        account = await account_for_token(db, token)
+        return await load_viewer(db, account)
+
+
+def _time_zone(request: web.Request) -> str:
+    account = request[VIEWER].account
+    return (
+        valid_time_zone(request.query.get("tz"))
+        or valid_time_zone(request.cookies.get(TIME_ZONE_COOKIE))
+        or (account.time_zone if account and account.time_zone else "")
+    )
+
+
+async def _check_csrf(request: web.Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    if is_api(request):
+        if _bearer(request) or not request.cookies.get(SESSION_COOKIE):
+            return  # no ambient credential to abuse; JSON-only bodies stop form posts
+        given = request.headers.get(CSRF_HEADER)
+    else:
+        given = request.headers.get(CSRF_HEADER) or await _form_token(request)
+    secret = request.app[SETTINGS].secret
+    if not csrf_matches(secret, request.cookies.get(CSRF_COOKIE), given):
+        raise Forbidden("request.csrf", "This form has expired. Go back, reload and try again.")
+
+
+async def _form_token(request: web.Request) -> str | None:
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return None
+    form = await request.post()
+    value = form.get(CSRF_FIELD)
+    return value if isinstance(value, str) else None
+
+
+def _remember(request: web.Request, response: web.StreamResponse, asked: str | None) -> None:
+    if response.prepared:
+        return
+    if CSRF_COOKIE not in request.cookies and not is_api(request):
+        set_cookie(request, response, CSRF_COOKIE, request[CSRF])
+    if asked and asked == request[LOCALE].code:
+        set_cookie(request, response, LANGUAGE_COOKIE, asked, http_only=False)
+    tz = valid_time_zone(request.query.get("tz"))
+    if tz:
+        set_cookie(request, response, TIME_ZONE_COOKIE, tz, http_only=False)

@@ -1,0 +1,68 @@
+"""What every page template can use: the viewer, their language, zones and the CSRF token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from sidestage.platform.access.service import Viewer
+from sidestage.web.i18n import LANGUAGE_NAMES, LANGUAGES, Locale
+from sidestage.web.keys import CATALOGS, CSRF, LOCALE, SETTINGS, TIME_ZONE, VIEWER
+from sidestage.web.security import CSRF_FIELD, csrf_token
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalog; it is translated where it is shown."""
+    return message
+
+
+KIND_LABELS = {
+    "plenary": N_("Plenary"),
+    "side_event": N_("Side event"),
+    "strategic": N_("Strategic session"),
+    "thematic": N_("Thematic session"),
+    "interactive": N_("Interactive session"),
+    "open_space": N_("Open space"),
+    "marketplace": N_("Marketplace"),
+    "closing": N_("Closing session"),
+}
+ROLE_LABELS = {
+    "organizer": N_("Organizer"),
+    "host": N_("Host"),
+    "moderator": N_("Moderator"),
+    "speaker": N_("Speaker"),
+    "chair": N_("Chair"),
+}
+
+
+def iso_in_zone(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
+
+
+def _labeller(locale: Locale, labels: dict[str, str]) -> Any:
+    return lambda key: locale.gettext(labels.get(str(key), str(key)))
+
+
+async def page_context(request: web.Request) -> dict[str, Any]:
+    locale = request.get(LOCALE) or request.app[CATALOGS].get("en")
+    csrf = csrf_token(request.app[SETTINGS].secret, request[CSRF]) if CSRF in request else ""
+    return {
+        "locale": locale,
+        "_": locale.gettext,
+        "gettext": locale.gettext,
+        "ngettext": locale.ngettext,
+        "viewer": request.get(VIEWER) or Viewer(account=None),
+        "viewer_zone": request.get(TIME_ZONE) or "",
+        "csrf_field": Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf)}">'),
+        "csrf_token": csrf,
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "request_path": request.path,
+        "iso": iso_in_zone,
+        "kind_label": _labeller(locale, KIND_LABELS),
+        "role_label": _labeller(locale, ROLE_LABELS),
+        "translated": lambda base, translations: (translations or {}).get(locale.code) or base,
+    }
