@@ -14,8 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from sidestage.migrations import upgrade
-from sidestage.platform.access.models import Role
-from sidestage.platform.access.service import Viewer, grant_role
+from sidestage.platform.access.service import make_organizer
 from sidestage.platform.accounts import service as accounts
 from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.platform.demo import ensure_demo_organizer, load_demo
@@ -161,20 +160,12 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
         async with transaction(factory) as db:
             name = args.name or args.email.split("@")[0]
             account = await accounts.register(db, args.email, args.password, name)
-            if args.role:
-                organizer = Viewer(account=None, grants=[_bootstrap_organizer()])
-                await grant_role(db, organizer, account, Role(args.role))
+            if args.role == "organizer":
+                await make_organizer(db, account)
         print(f"created {account.email}" + (f" ({args.role})" if args.role else ""))
         return 0
 
     return _with_database(settings, work)
-
-
-def _bootstrap_organizer() -> Any:
-    """The command line runs with the machine owner's authority, as an organizer would."""
-    from sidestage.platform.access.models import RoleGrant
-
-    return RoleGrant(role=Role.ORGANIZER)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.access.models import Role, RoleGrant
+from sidestage.platform.access.service import make_organizer
 from sidestage.platform.accounts import service as accounts
 from sidestage.platform.demo_program import demo_schedule
 from sidestage.platform.program.schedule_format import parse_schedule
@@ -53,7 +53,7 @@ async def ensure_demo_organizer(db: AsyncSession, data_dir: Path) -> DemoLogin:
     password = secrets.token_urlsafe(12)
     if account is None:
         account = await accounts.register(db, DEMO_ORGANIZER, password, "Demo organizer")
-        db.add(RoleGrant(account_id=account.id, role=Role.ORGANIZER))
+        await make_organizer(db, account)
     else:
         await accounts.set_password(db, account, password)
     await db.flush()

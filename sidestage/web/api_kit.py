@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 import sidestage
 from sidestage.platform.errors import InvalidInput, NotFound, Unauthenticated
+from sidestage.platform.text import find_nul
 from sidestage.web.api_models import ErrorOut
 from sidestage.web.keys import VIEWER
 
@@ -100,6 +101,8 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         data = await request.json()
     except (JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("request.invalid_json", "The body is not valid JSON.") from None
+    if find_nul(data) is not None:
+        raise InvalidInput("request.invalid", "Text may not contain NUL characters.")
     try:
         return model.model_validate(data)
     except ValidationError as error:

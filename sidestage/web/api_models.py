@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from sidestage.platform.access.models import Role
 
-DB_ID = Field(ge=1, le=2**31 - 1)
+MAX_ID = 2**31 - 1
 
 
 class Body(BaseModel):
@@ -37,12 +37,12 @@ class PreferencesIn(Body):
 class GrantIn(Body):
     email: str = Field(min_length=3, max_length=320)
     role: Role
-    organization_id: int | None = DB_ID
-    session_id: int | None = DB_ID
+    organization_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class InviteIn(Body):
-    session_id: int | None = DB_ID
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     label: str = Field(default="", max_length=200)
     expires_at: AwareDatetime | None = None
     max_uses: int | None = Field(default=None, ge=1, le=1_000_000)

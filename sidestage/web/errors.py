@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from sidestage.platform.errors import RateLimited, SidestageError, Unauthenticated
+from sidestage.web.render import page_context
 
 log = logging.getLogger("sidestage.web")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,27 +40,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except SidestageError as error:
-        return _domain_error(request, error)
+        return await _domain_error(request, error)
     except web.HTTPException as error:
         if error.status < 400:
             raise
         code = HTTP_CODES.get(error.status, "request.bad")
-        return _answer(request, error.status, code, error.reason or code)
+        return await _answer(request, error.status, code, error.reason or code)
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return _answer(request, 500, "server.error", "Something went wrong on our side.")
+        return await _answer(request, 500, "server.error", "Something went wrong on our side.")
 
 
-def _domain_error(request: web.Request, error: SidestageError) -> web.StreamResponse:
+async def _domain_error(request: web.Request, error: SidestageError) -> web.StreamResponse:
     if isinstance(error, Unauthenticated) and not is_api(request) and request.method == "GET":
-        raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
-    response = _answer(request, error.status, error.code, error.message, error.details)
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
+    response = await _answer(request, error.status, error.code, error.message, error.details)
     if isinstance(error, RateLimited):
         response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
     return response
 
 
-def _answer(
+async def _answer(
     request: web.Request, status: int, code: str, message: str, details: Any = None
 ) -> web.StreamResponse:
     if is_api(request):
@@ -66,5 +68,6 @@ def _answer(
         if details is not None:
             body["details"] = details
         return web.json_response({"error": body}, status=status)
-    context = {"status": status, "code": code, "message": message}
+    # Built here rather than by the context processors, which may not have run yet.
+    context = {**await page_context(request), "status": status, "code": code, "message": message}
     return aiohttp_jinja2.render_template("error.html", request, context, status=status)

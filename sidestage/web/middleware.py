@@ -7,7 +7,8 @@ from aiohttp import web
 
 from sidestage.platform.access.service import Viewer, load_viewer
 from sidestage.platform.accounts.service import account_for_token
-from sidestage.platform.errors import Forbidden
+from sidestage.platform.errors import Forbidden, InvalidInput
+from sidestage.platform.text import find_nul
 from sidestage.web.errors import Handler, is_api
 from sidestage.web.i18n import valid_time_zone
 from sidestage.web.keys import CATALOGS, CSRF, DB, LOCALE, SETTINGS, TIME_ZONE, TOKEN, VIEWER
@@ -24,6 +25,7 @@ from sidestage.web.security import (
 )
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-src https:; frame-ancestors 'none'; base-uri 'self'; "
@@ -65,6 +67,7 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
     )
     request[TIME_ZONE] = _time_zone(request)
     request[CSRF] = request.cookies.get(CSRF_COOKIE) or new_csrf_cookie()
+    await _check_text(request)
     await _check_csrf(request)
     response = await handler(request)
     _remember(request, response, asked)
@@ -93,6 +96,15 @@ def _time_zone(request: web.Request) -> str:
     )
 
 
+async def _check_text(request: web.Request) -> None:
+    """Path, query and form text with NUL characters never reach a handler."""
+    texts = [request.path, *request.query.values()]
+    if request.method not in SAFE_METHODS and request.content_type in FORM_TYPES:
+        texts += [v for v in (await request.post()).values() if isinstance(v, str)]
+    if find_nul(texts) is not None:
+        raise InvalidInput("request.invalid", "Text may not contain NUL characters.")
+
+
 async def _check_csrf(request: web.Request) -> None:
     if request.method in SAFE_METHODS:
         return
@@ -108,7 +120,7 @@ async def _check_csrf(request: web.Request) -> None:
 
 
 async def _form_token(request: web.Request) -> str | None:
-    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.content_type not in FORM_TYPES:
         return None
     form = await request.post()
     value = form.get(CSRF_FIELD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from sidestage.platform.errors import Forbidden, InvalidInput, NotFound, Unauthe
 from sidestage.platform.program.models import Organization, Session, Visibility
 
 SESSION_ROLES = {Role.SPEAKER, Role.CHAIR}
+INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -184,6 +186,21 @@ async def _check_scope(
         raise NotFound("program.session_not_found", "There is no such session.")
 
 
+async def make_organizer(db: AsyncSession, account: Account) -> RoleGrant:
+    """The first organizer, made from the machine (CLI, demo), where no organizer exists to ask."""
+    existing = await db.scalar(
+        select(RoleGrant).where(
+            RoleGrant.account_id == account.id, RoleGrant.role == Role.ORGANIZER
+        )
+    )
+    if existing is not None:
+        return existing
+    grant = RoleGrant(account_id=account.id, role=Role.ORGANIZER)
+    db.add(grant)
+    await db.flush()
+    return grant
+
+
 async def revoke_role(db: AsyncSession, viewer: Viewer, grant_id: int) -> None:
     require_organizer(viewer)
     grant = await db.get(RoleGrant, grant_id)
@@ -250,7 +267,7 @@ async def _check_invite_session(
 
 
 async def find_invite(db: AsyncSession, code: str) -> Invite | None:
-    if not code or len(code) > 64:
+    if not INVITE_CODE.match(code):
         return None
     return await db.scalar(select(Invite).where(Invite.code == code))
 

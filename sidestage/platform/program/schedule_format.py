@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sidestage.platform.errors import InvalidInput
+from sidestage.platform.text import find_nul
 
 DURATION = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?$")
 START = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -145,6 +146,9 @@ class ScheduleFile(_Lenient):
 def parse_schedule(raw: bytes | str | dict[str, Any]) -> ScheduleIn:
     """Parse and validate a schedule document; raise ``program.invalid_file`` naming the place."""
     document = raw if isinstance(raw, dict) else _load_json(raw)
+    nul = find_nul(document)
+    if nul is not None:
+        raise invalid_at(nul, "text may not contain NUL characters")
     try:
         schedule = ScheduleFile.model_validate(document).schedule
     except ValidationError as error:

@@ -1,0 +1,266 @@
+"""Server-rendered pages, used as a browser without JavaScript would."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from sidestage.platform.access.models import Invite, Role
+from sidestage.platform.accounts.models import Account
+from sidestage.platform.db import transaction
+from sidestage.platform.program.models import Session
+from sidestage.platform.program.schedule_format import parse_schedule
+from sidestage.platform.program.schedule_import import import_schedule
+from tests.conftest import schedule_bytes
+from tests.helpers import PASSWORD, csrf_from, load_demo_program, registered_token
+
+PAGES = ["/", "/program", "/marathon", "/login", "/register", "/guest", "/settings"]
+
+
+async def _session_at_1300_cest(db) -> int:  # type: ignore[no-untyped-def]
+    """A one-session program on 9 June 2026, 13:00 in Geneva (CEST, UTC+2)."""
+    document = json.loads(schedule_bytes("pretalx-democon.json"))
+    conference = document["schedule"]["conference"]
+    conference.update(time_zone_name="Europe/Zurich", start="2026-06-09", end="2026-06-09")
+    event = conference["days"][0]["rooms"]["Gray Room"][0]
+    event.update(date="2026-06-09T13:00:00+02:00", start="13:00", duration="01:00")
+    conference["days"] = [
+        {
+            **conference["days"][0],
+            "date": "2026-06-09",
+            "day_start": "2026-06-09T08:00:00+02:00",
+            "day_end": "2026-06-09T20:00:00+02:00",
+            "rooms": {"Gray Room": [event]},
+        }
+    ]
+    async with transaction(db) as s:
+        await import_schedule(s, parse_schedule(document))
+        session = await s.scalar(select(Session))
+        assert session is not None
+        assert session.starts_at == datetime(2026, 6, 9, 11, 0, tzinfo=UTC)
+        return session.id
+
+
+async def test_pages_render_for_everyone(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    await load_demo_program(db)
+    for path in PAGES:
+        response = await client.get(path)
+        assert response.status == 200, path
+        html = await response.text()
+        assert '<html lang="en" dir="ltr">' in html
+        assert "<script" not in html.replace('<script type="module" src="/static/zone.js', "")
+
+
+async def test_program_shows_parallel_sessions_and_filters(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    await load_demo_program(db)
+    async with db() as s:
+        first_day = await s.scalar(select(Session.day_id).order_by(Session.starts_at).limit(1))
+    html = await (await client.get(f"/program?day={first_day}")).text()
+    slots = re.findall(r'<section class="slot".*?</section>', html, re.S)
+    assert max(s.count('class="card') for s in slots) == 3  # three side rooms in parallel
+    assert html.count('class="card') == 16  # the dialogue and 15 side events
+    arabic = await (await client.get(f"/program?day={first_day}&language=ar")).text()
+    assert 0 < arabic.count('class="card') < 16
+    kind = await (await client.get(f"/program?day={first_day}&kind=plenary")).text()
+    assert kind.count('class="card') == 1
+
+
+async def test_arabic_pages_are_right_to_left(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    await load_demo_program(db)
+    response = await client.get("/program?lang=ar")
+    html = await response.text()
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "البرنامج" in html  # the navigation is translated
+    assert response.cookies["sidestage_lang"].value == "ar"
+    follow = await client.get("/marathon")  # the cookie keeps the language
+    assert '<html lang="ar" dir="rtl">' in await follow.text()
+    by_header = await client.get(
+        "/login",
+        headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"},
+        cookies={"sidestage_lang": ""},
+    )
+    assert '<html lang="es" dir="ltr">' in await by_header.text()
+
+
+async def test_times_in_conference_and_viewer_zones(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    session_id = await _session_at_1300_cest(db)
+    html = await (await client.get(f"/sessions/{session_id}?lang=fr&tz=Africa/Nairobi")).text()
+    assert '<time datetime="2026-06-09T13:00+02:00">13:00</time>' in html
+    assert '<time datetime="2026-06-09T14:00+03:00" data-zone="Africa/Nairobi">14:00</time>' in html
+    api = await (await client.get(f"/api/sessions/{session_id}")).json()
+    assert api["starts_at"].startswith("2026-06-09T11:00:00")
+
+
+async def test_form_without_csrf_token_is_refused(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    await client.get("/guest")  # the browser now holds a CSRF cookie
+    refused = await client.post("/guest", data={"name": "Intruder"}, allow_redirects=False)
+    assert refused.status == 403
+    assert "request.csrf" not in await refused.text()  # the page explains in words
+    forged = await client.post(
+        "/guest", data={"name": "Intruder", "csrf_token": "0" * 64}, allow_redirects=False
+    )
+    assert forged.status == 403
+    async with db() as s:
+        assert await s.scalar(select(func.count()).select_from(Account)) == 0
+    token = await csrf_from(client, "/guest")
+    accepted = await client.post(
+        "/guest", data={"name": "Welcome", "csrf_token": token}, allow_redirects=False
+    )
+    assert accepted.status == 303
+
+
+async def test_register_login_logout_with_forms(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    await load_demo_program(db)
+    token = await csrf_from(client, "/register")
+    form = {
+        "name": "Layla",
+        "email": "layla@example.org",
+        "password": PASSWORD,
+        "csrf_token": token,
+        "next": "/agenda",
+    }
+    registered = await client.post("/register", data=form, allow_redirects=False)
+    assert registered.status == 303 and registered.headers["Location"] == "/agenda"
+    cookie = registered.cookies["sidestage_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    agenda = await client.get("/agenda")
+    assert agenda.status == 200
+    logout = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert logout.status == 303
+    assert (await client.get("/agenda", allow_redirects=False)).status == 303
+    wrong = await client.post(
+        "/login", data={"email": "layla@example.org", "password": "nope", "csrf_token": token}
+    )
+    assert wrong.status == 401 and "Wrong email or password." in await wrong.text()
+    right = await client.post(
+        "/login",
+        data={
+            "email": "layla@example.org",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example",
+        },
+        allow_redirects=False,
+    )
+    assert right.status == 303 and right.headers["Location"] == "/program"
+
+
+async def test_guest_is_refused_invite_only_page_and_admitted_by_link(
+    client: TestClient,
+    db,  # type: ignore[no-untyped-def]
+) -> None:
+    await load_demo_program(db)
+    async with db() as s:
+        closed = await s.scalar(select(Session).where(Session.visibility == "invite_only").limit(1))
+    assert closed is not None
+    page = await (await client.get(f"/sessions/{closed.id}")).text()
+    assert "invited participants only" in page
+    host = await _signed_in_host(client, db, closed.host_organization_id)
+    token = await csrf_from(client, "/host")
+    created = await client.post(
+        f"/host/{closed.host_organization_id}/invites",
+        allow_redirects=False,
+        data={
+            "session_id": str(closed.id),
+            "label": "Sahel network",
+            "valid_days": "7",
+            "max_uses": "50",
+            "csrf_token": token,
+        },
+    )
+    assert created.status == 303, await created.text()
+    async with db() as s:
+        invite = await s.scalar(select(Invite))
+    assert invite is not None and invite.label == "Sahel network" and invite.max_uses == 50
+    assert invite.expires_at is not None and invite.expires_at > datetime.now(UTC) + timedelta(
+        days=6
+    )
+    await client.post("/logout", data={"csrf_token": token})
+    del host
+
+    invite_page = await client.get(f"/invite/{invite.code}")
+    assert invite_page.status == 200
+    token = await csrf_from(client, f"/invite/{invite.code}")
+    accepted = await client.post(
+        f"/invite/{invite.code}",
+        allow_redirects=False,
+        data={"name": "Guest from the link", "csrf_token": token},
+    )
+    assert accepted.status == 303 and accepted.headers["Location"] == f"/sessions/{closed.id}"
+    page = await (await client.get(f"/sessions/{closed.id}")).text()
+    assert "You may join this live session." in page
+    host_view = await client.get("/invite/not-a-code")
+    assert host_view.status == 404
+
+
+async def _signed_in_host(client: TestClient, db, organization_id: int) -> str:  # type: ignore[no-untyped-def]
+    from tests.helpers import user_with_role
+
+    await user_with_role(db, client, Role.HOST, organization_id=organization_id)
+    async with db() as s:
+        email = await s.scalar(select(Account.email).order_by(Account.id.desc()).limit(1))
+    token = await csrf_from(client, "/login")
+    signed = await client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert signed.status == 303
+    return str(email)
+
+
+async def test_organizer_imports_a_file_through_the_page(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import user_with_role
+
+    await user_with_role(db, client, Role.ORGANIZER)
+    async with db() as s:
+        email = await s.scalar(select(Account.email))
+    token = await csrf_from(client, "/login")
+    await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert (await client.get("/organizer")).status == 200
+    form = FormData()
+    form.add_field("csrf_token", token)
+    form.add_field(
+        "file",
+        schedule_bytes("pretalx-democon.json"),
+        filename="democon.json",
+        content_type="application/json",
+    )
+    imported = await client.post("/organizer/import", data=form)
+    assert imported.status == 200
+    assert "36 sessions (36 new, 0 updated)" in await imported.text()
+    broken = FormData()
+    broken.add_field("csrf_token", token)
+    broken.add_field("file", b'{"schedule": {"version": "1"}}', filename="x.json")
+    refused = await client.post("/organizer/import", data=broken)
+    assert refused.status == 400 and "conference" in await refused.text()
+
+
+async def test_organizer_page_is_for_organizers(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    assert (await client.get("/organizer", allow_redirects=False)).status == 303
+    await registered_token(client)
+    token = await csrf_from(client, "/register")
+    await client.post(
+        "/register",
+        data={"name": "P", "email": "p@example.org", "password": PASSWORD, "csrf_token": token},
+    )
+    assert (await client.get("/organizer")).status == 403
+    assert (await client.get("/host")).status == 404
+
+
+async def test_calendars(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    from icalendar import Calendar
+
+    session_id = await _session_at_1300_cest(db)
+    whole = Calendar.from_ical(await (await client.get("/program.ics")).read())
+    events = whole.walk("VEVENT")
+    assert len(events) == 1
+    assert events[0].decoded("dtstart") == datetime(2026, 6, 9, 11, 0, tzinfo=UTC)
+    one = await client.get(f"/sessions/{session_id}.ics")
+    assert one.headers["Content-Type"].startswith("text/calendar")
+    assert (await client.get("/agenda.ics", allow_redirects=False)).status == 303
