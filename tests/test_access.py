@@ -163,3 +163,36 @@ async def test_organizer_grants_and_revokes_roles(client: TestClient, db) -> Non
     assert (await client.delete(f"/api/roles/{grant_id}", headers=bearer(organizer))).status == 200
     async with db() as s:
         assert await s.get(RoleGrant, grant_id) is None
+
+
+async def test_organizer_sets_session_visibility_and_host(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    await load_demo_program(db)
+    public = await _session(db, "public")
+    organizer = await user_with_role(db, client, Role.ORGANIZER)
+    member = await registered_token(client)
+    body = {
+        "kind": "side_event",
+        "visibility": "invite_only",
+        "host_organization_id": None,
+        "capacity": 200,
+        "stream_url": "https://stream.example.org/live",
+    }
+    refused = await client.put(
+        f"/api/sessions/{public.id}/settings", json=body, headers=bearer(member)
+    )
+    assert refused.status == 403
+    changed = await client.put(
+        f"/api/sessions/{public.id}/settings", json=body, headers=bearer(organizer)
+    )
+    assert changed.status == 200, await changed.text()
+    answer = await changed.json()
+    assert (answer["visibility"], answer["host"], answer["capacity"]) == ("invite_only", None, 200)
+    assert not await _may_enter(client, public.id, member)
+    for bad in ({"stream_url": "javascript:alert(1)"}, {"host_organization_id": 999999}):
+        response = await client.put(
+            f"/api/sessions/{public.id}/settings", json={**body, **bad}, headers=bearer(organizer)
+        )
+        assert response.status in (400, 404)
+    async with db() as s:
+        kept = await s.get(Session, public.id)
+        assert kept is not None and kept.stream_url == "https://stream.example.org/live"

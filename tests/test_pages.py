@@ -264,3 +264,41 @@ async def test_calendars(client: TestClient, db) -> None:  # type: ignore[no-unt
     one = await client.get(f"/sessions/{session_id}.ics")
     assert one.headers["Content-Type"].startswith("text/calendar")
     assert (await client.get("/agenda.ics", allow_redirects=False)).status == 303
+
+
+async def test_organizer_edits_session_settings_with_the_form(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import user_with_role
+
+    await load_demo_program(db)
+    await user_with_role(db, client, Role.ORGANIZER)
+    async with db() as s:
+        email = await s.scalar(select(Account.email))
+        target = await s.scalar(select(Session).where(Session.visibility == "public").limit(1))
+    assert target is not None
+    token = await csrf_from(client, "/login")
+    await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    organizer_page = await (await client.get("/organizer")).text()
+    assert f'href="/organizer/sessions/{target.id}"' in organizer_page
+    assert (await client.get(f"/organizer/sessions/{target.id}")).status == 200
+    form = {
+        "kind": "open_space",
+        "visibility": "registered",
+        "host_organization_id": "",
+        "capacity": "",
+        "stream_url": "",
+        "csrf_token": token,
+    }
+    saved = await client.post(f"/organizer/sessions/{target.id}", data=form, allow_redirects=False)
+    assert saved.status == 303
+    bad = await client.post(
+        f"/organizer/sessions/{target.id}", data={**form, "stream_url": "javascript:alert(1)"}
+    )
+    assert bad.status == 400 and "https://" in await bad.text()
+    async with db() as s:
+        changed = await s.get(Session, target.id)
+    assert changed is not None
+    assert (changed.kind, changed.visibility, changed.host_organization_id) == (
+        "open_space",
+        "registered",
+        None,
+    )

@@ -144,6 +144,9 @@ async def test_sessions_missing_from_file_are_kept_unless_pruned(db: Factory) ->
     assert kept.not_in_file == [removed["guid"]] and await _count(db, Session) == 36
     pruned = await _import(db, document, prune=True)
     assert pruned.removed == 1 and await _count(db, Session) == 35
+    document["schedule"]["conference"]["days"].pop()
+    await _import(db, document, prune=True)
+    assert await _count(db, Day) == 2
 
 
 def _schema_errors(document: dict[str, Any]) -> list[str]:
@@ -214,6 +217,16 @@ async def test_export_validates_and_round_trips(db: Factory, name: str, tmp_path
         (
             lambda c: c.update(meta={"sidestage": {"sessions": {"x": {"visibility": "secret"}}}}),
             "meta.sidestage.sessions.x.visibility",
+        ),
+        (
+            lambda c: c.update(
+                meta={"sidestage": {"sessions": {"x": {"stream_url": "javascript:x"}}}}
+            ),
+            "meta.sidestage.sessions.x.stream_url",
+        ),
+        (
+            lambda c: c["days"][0]["rooms"]["Gray Room"][0].update(title="Nul\x00byte"),
+            'days[0].rooms["Gray Room"][0].title',
         ),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def find_nul(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
@@ -22,3 +23,12 @@ def find_nul(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, .
             if found is not None:
                 return found
     return None
+
+
+def is_web_url(value: str) -> bool:
+    """An absolute http(s) address: safe to put in a link (no ``javascript:`` and the like)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and len(value) <= 500

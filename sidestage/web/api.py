@@ -29,6 +29,8 @@ from sidestage.web.api_models import (
     RedeemedOut,
     RegisterIn,
     SessionDetailOut,
+    SessionOut,
+    SessionSettingsIn,
     TokenOut,
 )
 from sidestage.web.convert import (
@@ -268,6 +270,23 @@ async def import_program(request: web.Request, raw: bytes) -> ImportOut:
         summary = await import_schedule(db, schedule, into=into, prune=prune)
         acronym = into.acronym if into else schedule.conference.acronym
     return import_out(summary, acronym)
+
+
+@api.route(
+    "PUT",
+    "/api/sessions/{id}/settings",
+    "Set kind, visibility, host, capacity, stream (organizers)",
+    tag="program",
+    body=SessionSettingsIn,
+    response=SessionOut,
+)
+async def put_session_settings(request: web.Request, body: SessionSettingsIn) -> SessionOut:
+    access.require_organizer(request[VIEWER])
+    async with transaction(request.app[DB]) as db:
+        session = await program.update_session_settings(
+            db, path_id(request), program.SessionSettings(**body.model_dump())
+        )
+    return session_out(session)
 
 
 # --- roles -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from sidestage.platform.access.models import Role
+from sidestage.platform.program.models import SessionKind, Visibility
 
 MAX_ID = 2**31 - 1
 
@@ -39,6 +40,14 @@ class GrantIn(Body):
     role: Role
     organization_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     session_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class SessionSettingsIn(Body):
+    kind: SessionKind
+    visibility: Visibility
+    host_organization_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    capacity: int | None = Field(default=None, ge=1, le=1_000_000)
+    stream_url: str | None = Field(default=None, max_length=500)
 
 
 class InviteIn(Body):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -15,12 +16,14 @@ from sidestage.platform.accounts import service as accounts
 from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unauthenticated
 from sidestage.platform.program import service as program
-from sidestage.platform.program.models import Organization, Session
+from sidestage.platform.program.models import Organization, Session, SessionKind, Visibility
 from sidestage.platform.program.schedule_format import parse_schedule
 from sidestage.platform.program.schedule_import import import_schedule
 from sidestage.web.api import base_url
 from sidestage.web.api_kit import path_id
 from sidestage.web.keys import DB, SETTINGS, VIEWER
+
+StrEnumT = TypeVar("StrEnumT", bound=enum.StrEnum)
 
 
 def setup(app: web.Application) -> None:
@@ -31,6 +34,8 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/organizer/roles", grant_form)
     app.router.add_post(r"/organizer/roles/{id:\d+}/revoke", revoke_role_form)
     app.router.add_post("/organizer/import", import_form)
+    app.router.add_get(r"/organizer/sessions/{id:\d+}", session_settings_page)
+    app.router.add_post(r"/organizer/sessions/{id:\d+}", session_settings_form)
 
 
 def _require_signed_in(request: web.Request) -> None:
@@ -212,3 +217,49 @@ async def import_form(request: web.Request) -> web.Response:
     except SidestageError as error:
         return await organizer_page(request, error)
     return await organizer_page(request, summary=summary)
+
+
+async def session_settings_page(
+    request: web.Request, error: SidestageError | None = None
+) -> web.Response:
+    _require_signed_in(request)
+    access.require_organizer(request[VIEWER])
+    async with request.app[DB]() as db:
+        session = await program.get_session(db, path_id(request))
+        organizations = await program.list_organizations(db)
+    context = {
+        "session": session,
+        "organizations": organizations,
+        "kinds": list(SessionKind),
+        "visibilities": list(Visibility),
+        "error": error,
+    }
+    status = error.status if error else 200
+    return aiohttp_jinja2.render_template("session_edit.html", request, context, status=status)
+
+
+async def session_settings_form(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    access.require_organizer(request[VIEWER])
+    form = await request.post()
+    session_id = path_id(request)
+    try:
+        settings = program.SessionSettings(
+            kind=_choice(SessionKind, form.get("kind")),
+            visibility=_choice(Visibility, form.get("visibility")),
+            host_organization_id=_optional_id(form.get("host_organization_id")),
+            capacity=_optional_positive(form.get("capacity"), "capacity", 1_000_000),
+            stream_url=str(form.get("stream_url", "")).strip()[:500] or None,
+        )
+        async with transaction(request.app[DB]) as db:
+            await program.update_session_settings(db, session_id, settings)
+    except SidestageError as error:
+        return await session_settings_page(request, error)
+    raise web.HTTPSeeOther(f"/sessions/{session_id}")
+
+
+def _choice(kind: type[StrEnumT], raw: object) -> StrEnumT:
+    try:
+        return kind(str(raw))
+    except ValueError:
+        raise InvalidInput("request.invalid", "Choose from the list.") from None

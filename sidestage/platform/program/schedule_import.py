@@ -88,7 +88,7 @@ async def import_schedule(
     merger = _Merger(db, conference, meta)
     await merger.load()
     summary = await merger.merge(schedule.conference)
-    await merger.handle_absent(summary, prune=prune)
+    await merger.handle_absent(summary, schedule.conference, prune=prune)
     return summary
 
 
@@ -322,11 +322,16 @@ class _Merger:
             return derived_guid(acronym, "person-id", person_in.id)
         return derived_guid(acronym, "person-name", person_in.display_name)
 
-    async def handle_absent(self, summary: ImportSummary, *, prune: bool) -> None:
+    async def handle_absent(
+        self, summary: ImportSummary, source: ConferenceIn, *, prune: bool
+    ) -> None:
         absent = [s for guid, s in self.sessions.items() if guid not in self.seen_sessions]
         summary.not_in_file = sorted(s.guid for s in absent)
         if prune:
             for session in absent:
                 await self.db.delete(session)
             summary.removed = len(absent)
+            dates = {day.date for day in source.days}
+            for day in [d for d in self.days.values() if d.date not in dates]:
+                await self.db.delete(day)
         await self.db.flush()

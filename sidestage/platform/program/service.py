@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from sidestage.platform.errors import NotFound
+from sidestage.platform.errors import InvalidInput, NotFound
 from sidestage.platform.program.models import (
     Bookmark,
     Conference,
@@ -19,10 +20,13 @@ from sidestage.platform.program.models import (
     Organization,
     Room,
     Session,
+    SessionKind,
     SessionPerson,
     Track,
+    Visibility,
 )
 from sidestage.platform.program.schedule_export import export_schedule
+from sidestage.platform.text import is_web_url
 
 _SESSION_DETAILS = (
     selectinload(Session.room),
@@ -60,7 +64,10 @@ async def list_sessions(
 
 async def get_session(db: AsyncSession, session_id: int) -> Session:
     session = await db.scalar(
-        select(Session).where(Session.id == session_id).options(*_SESSION_DETAILS)
+        select(Session)
+        .where(Session.id == session_id)
+        .options(*_SESSION_DETAILS)
+        .execution_options(populate_existing=True)
     )
     if session is None:
         raise NotFound("program.session_not_found", "There is no such session.")
@@ -144,3 +151,34 @@ async def list_rooms(db: AsyncSession, conference_id: int) -> Sequence[Room]:
 async def list_tracks(db: AsyncSession, conference_id: int) -> Sequence[Track]:
     query = select(Track).where(Track.conference_id == conference_id).order_by(Track.name)
     return (await db.scalars(query)).all()
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What an organizer sets on a session beyond what schedule files carry."""
+
+    kind: SessionKind
+    visibility: Visibility
+    host_organization_id: int | None
+    capacity: int | None
+    stream_url: str | None
+
+
+async def update_session_settings(
+    db: AsyncSession, session_id: int, settings: SessionSettings
+) -> Session:
+    """Change a session's settings; the caller has checked that an organizer asks."""
+    session = await get_session(db, session_id)
+    if settings.host_organization_id is not None:
+        await get_organization(db, settings.host_organization_id)
+    if settings.stream_url and not is_web_url(settings.stream_url):
+        raise InvalidInput("program.bad_stream_url", "The stream address must start with https://.")
+    if settings.capacity is not None and not 1 <= settings.capacity <= 1_000_000:
+        raise InvalidInput("program.bad_capacity", "Capacity is a number from 1 to 1,000,000.")
+    session.kind = settings.kind
+    session.visibility = settings.visibility
+    session.host_organization_id = settings.host_organization_id
+    session.capacity = settings.capacity
+    session.stream_url = settings.stream_url or None
+    await db.flush()
+    return await get_session(db, session_id)

@@ -7,14 +7,24 @@ and the import reads them back, which makes export and re-import lossless.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from sidestage.platform.program.models import SessionKind, Visibility
 from sidestage.platform.program.schedule_format import invalid_at
+from sidestage.platform.text import is_web_url
 
 Translations = dict[str, str]
+
+
+def _web_url(value: str | None) -> str | None:
+    if value is not None and not is_web_url(value):
+        raise ValueError("must be an http or https address")
+    return value
+
+
+WebUrl = Annotated[str | None, AfterValidator(_web_url)]
 
 
 class _Strict(BaseModel):
@@ -25,7 +35,7 @@ class OrganizationMeta(_Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)
     name: str = Field(min_length=1, max_length=300)
     name_translations: Translations = {}
-    url: str | None = None
+    url: WebUrl = None
 
 
 class SessionMeta(_Strict):
@@ -33,7 +43,7 @@ class SessionMeta(_Strict):
     visibility: Visibility = Visibility.PUBLIC
     capacity: int | None = Field(default=None, ge=1)
     host: str | None = None
-    stream_url: str | None = None
+    stream_url: WebUrl = None
     languages: list[str] = []
     title_translations: Translations = {}
     abstract_translations: Translations = {}
