@@ -35,8 +35,9 @@ messages: $(INSTALLED)
 	$(BIN)/pybabel update -D messages -i sidestage/locale/messages.pot -d sidestage/locale --no-fuzzy-matching
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check sidestage tests bench
-	$(BIN)/ruff format --check sidestage tests bench
+	$(BIN)/ruff check sidestage tests
+	$(BIN)/mypy sidestage
+	$(BIN)/ruff format --check sidestage tests
 
 clean:
 	rm -rf $(VENV) var sidestage/locale/*/LC_MESSAGES/*.mo

@@ -302,3 +302,27 @@ async def test_organizer_edits_session_settings_with_the_form(client: TestClient
         "registered",
         None,
     )
+
+
+async def test_cookies_are_secure_behind_an_https_proxy(settings, aiohttp_client, db) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from sidestage.web.app import create_app
+
+    proxied = await aiohttp_client(create_app(replace(settings, trust_proxy=True)))
+    token = await csrf_from(proxied, "/guest")
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    answer = await proxied.post(
+        "/guest",
+        data={"name": "Remote", "csrf_token": token},
+        headers=headers,
+        allow_redirects=False,
+    )
+    assert answer.status == 303
+    cookie = answer.cookies["sidestage_session"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+    plain = await csrf_from(client=proxied, path="/guest")
+    over_http = await proxied.post(
+        "/guest", data={"name": "Local", "csrf_token": plain}, allow_redirects=False
+    )
+    assert not over_http.cookies["sidestage_session"]["secure"]

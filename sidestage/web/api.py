@@ -12,7 +12,6 @@ from sidestage.platform.db import transaction
 from sidestage.platform.errors import InvalidInput, NotFound, RateLimited
 from sidestage.platform.program import service as program
 from sidestage.platform.program.schedule_format import parse_schedule
-from sidestage.platform.program.schedule_import import import_schedule
 from sidestage.web.api_kit import Api, openapi_document, path_id
 from sidestage.web.api_models import (
     AccountOut,
@@ -266,10 +265,9 @@ async def import_program(request: web.Request, raw: bytes) -> ImportOut:
     schedule = parse_schedule(raw)
     prune = request.query.get("prune") in ("1", "true")
     async with transaction(request.app[DB]) as db:
-        into = await program.find_conference(db, request.app[SETTINGS].conference)
-        summary = await import_schedule(db, schedule, into=into, prune=prune)
-        acronym = into.acronym if into else schedule.conference.acronym
-    return import_out(summary, acronym)
+        served = request.app[SETTINGS].conference
+        summary = await program.import_into_served(db, schedule, served, prune=prune)
+    return import_out(summary)
 
 
 @api.route(

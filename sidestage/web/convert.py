@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sidestage.platform.access.models import Invite, RoleGrant
 from sidestage.platform.accounts.models import Account
@@ -83,7 +84,7 @@ def session_detail_out(session: Session, may_enter: bool, bookmarked: bool) -> S
     )
 
 
-def _session_fields(session: Session) -> dict[str, object]:
+def _session_fields(session: Session) -> dict[str, Any]:
     return {
         "id": session.id,
         "guid": session.guid,
@@ -109,9 +110,9 @@ def _session_fields(session: Session) -> dict[str, object]:
     }
 
 
-def import_out(summary: ImportSummary, acronym: str) -> ImportOut:
+def import_out(summary: ImportSummary) -> ImportOut:
     return ImportOut(
-        conference=acronym,
+        conference=summary.acronym,
         days=summary.days,
         rooms=summary.rooms,
         tracks=summary.tracks,

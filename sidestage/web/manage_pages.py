@@ -18,7 +18,6 @@ from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Un
 from sidestage.platform.program import service as program
 from sidestage.platform.program.models import Organization, Session, SessionKind, Visibility
 from sidestage.platform.program.schedule_format import parse_schedule
-from sidestage.platform.program.schedule_import import import_schedule
 from sidestage.web.api import base_url
 from sidestage.web.api_kit import path_id
 from sidestage.web.keys import DB, SETTINGS, VIEWER
@@ -210,10 +209,9 @@ async def import_form(request: web.Request) -> web.Response:
             raise InvalidInput("program.no_file", "Choose a schedule JSON file to import.")
         schedule = parse_schedule(upload.file.read())
         async with transaction(request.app[DB]) as db:
-            into = await program.find_conference(db, request.app[SETTINGS].conference)
-            summary = await import_schedule(
-                db, schedule, into=into, prune=form.get("prune") == "on"
-            )
+            served = request.app[SETTINGS].conference
+            prune = form.get("prune") == "on"
+            summary = await program.import_into_served(db, schedule, served, prune=prune)
     except SidestageError as error:
         return await organizer_page(request, error)
     return await organizer_page(request, summary=summary)

@@ -40,7 +40,7 @@ async def proxy_middleware(request: web.Request, handler: Handler) -> web.Stream
         scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
         # The proxy appends the address it saw; anything left of it came from the client.
         forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-        request = request.clone(scheme=scheme, remote=forwarded or request.remote)
+        request = request.clone(scheme=scheme, remote=forwarded or request.remote or "")
     return await handler(request)
 
 

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import ColumnElement
 
 from sidestage.platform.access.models import Invite, InviteRedemption, Role, RoleGrant
 from sidestage.platform.accounts.models import Account
@@ -165,8 +167,8 @@ async def grant_role(
     return grant
 
 
-def _same(column: object, value: int | None) -> object:
-    return column.is_(None) if value is None else column == value  # type: ignore[attr-defined]
+def _same(column: InstrumentedAttribute[int | None], value: int | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
 
 
 async def _check_scope(

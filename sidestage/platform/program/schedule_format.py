@@ -202,5 +202,12 @@ def _check_event_times(conference: ConferenceIn) -> None:
         for room, events in day.rooms.items():
             for event_index, event in enumerate(events):
                 if event.ends <= event.date:
-                    place = ["days", day_index, "rooms", room, event_index, "duration"]
+                    place: list[str | int] = [
+                        "days",
+                        day_index,
+                        "rooms",
+                        room,
+                        event_index,
+                        "duration",
+                    ]
                     raise invalid_at(place, "the session must end after it starts")

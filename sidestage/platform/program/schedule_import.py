@@ -52,6 +52,7 @@ KIND_BY_TYPE = {
 @dataclass
 class ImportSummary:
     conference_id: int = 0
+    acronym: str = ""
     days: int = 0
     rooms: int = 0
     tracks: int = 0
@@ -171,7 +172,7 @@ class _Merger:
         return list(await self.db.scalars(select(model).where(*where)))  # type: ignore[arg-type]
 
     async def merge(self, source: ConferenceIn) -> ImportSummary:
-        summary = ImportSummary(conference_id=self.conference.id)
+        summary = ImportSummary(conference_id=self.conference.id, acronym=self.conference.acronym)
         summary.organizations = self._merge_organizations()
         self._merge_declared_rooms_and_tracks(source)
         for day_in in source.days:
@@ -239,7 +240,7 @@ class _Merger:
         for room_name, events in day_in.rooms.items():
             room = self._room(room_name)
             for event_number, event in enumerate(events):
-                place = ["days", day_number, "rooms", room_name, event_number]
+                place: list[str | int] = ["days", day_number, "rooms", room_name, event_number]
                 await self._merge_event(event, day, room, place, summary)
 
     async def _merge_event(

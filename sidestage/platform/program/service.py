@@ -26,6 +26,8 @@ from sidestage.platform.program.models import (
     Visibility,
 )
 from sidestage.platform.program.schedule_export import export_schedule
+from sidestage.platform.program.schedule_format import ScheduleIn
+from sidestage.platform.program.schedule_import import ImportSummary, import_schedule
 from sidestage.platform.text import is_web_url
 
 _SESSION_DETAILS = (
@@ -109,7 +111,7 @@ async def find_day(db: AsyncSession, conference_id: int, day_id: int) -> Day | N
 async def bookmark(db: AsyncSession, account_id: int, session_id: int) -> None:
     """Put a session on a person's agenda; doing it twice changes nothing."""
     await get_session(db, session_id)
-    dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(Bookmark).values(account_id=account_id, session_id=session_id)
     await db.execute(insert.on_conflict_do_nothing())
 
@@ -182,3 +184,11 @@ async def update_session_settings(
     session.stream_url = settings.stream_url or None
     await db.flush()
     return await get_session(db, session_id)
+
+
+async def import_into_served(
+    db: AsyncSession, schedule: ScheduleIn, served: str | None, *, prune: bool
+) -> ImportSummary:
+    """Import into the conference this deployment serves, or create it from the file."""
+    into = await find_conference(db, served)
+    return await import_schedule(db, schedule, into=into, prune=prune)
