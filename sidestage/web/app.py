@@ -15,10 +15,11 @@ from sidestage.platform.db import create_engine, session_factory
 from sidestage.platform.errors import ConfigurationError
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
+from sidestage.realtime.server import install as install_realtime
 from sidestage.web import api, pages
 from sidestage.web.errors import error_middleware
 from sidestage.web.i18n import Catalogs
-from sidestage.web.keys import CATALOGS, DB, ENGINE, LIMITER, SETTINGS
+from sidestage.web.keys import CATALOGS, DB, ENGINE, LIMITER, REDIS, SETTINGS
 from sidestage.web.middleware import context_middleware, headers_middleware, proxy_middleware
 from sidestage.web.render import page_context
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     _templates(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_hot_store)
+    install_realtime(app, settings.redis_url, lambda: (app[DB], app[LIMITER], app.get(REDIS)))
     api.setup(app)
     pages.setup(app)
     app.router.add_static("/static/", PACKAGE / "static", name="static", append_version=True)
@@ -78,5 +80,6 @@ async def _hot_store(app: web.Application) -> AsyncIterator[None]:
             f"SIDESTAGE_REDIS_URL is set but Redis is unreachable: {error}"
         ) from None
     app[LIMITER] = RedisRateLimiter(redis)
+    app[REDIS] = redis
     yield
     await redis.aclose()

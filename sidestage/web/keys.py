@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sidestage.platform.access.service import Viewer
@@ -15,6 +16,7 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 DB = web.AppKey("db", async_sessionmaker[AsyncSession])
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
 CATALOGS = web.AppKey("catalogs", Catalogs)
+REDIS = web.AppKey("redis", Redis)
 
 VIEWER = web.RequestKey("viewer", Viewer)
 TOKEN = web.RequestKey("token", str)

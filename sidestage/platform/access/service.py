@@ -29,7 +29,7 @@ class Viewer:
 
     account: Account | None
     grants: list[RoleGrant] = field(default_factory=list)
-    invited_sessions: set[int] = field(default_factory=set)
+    invited_sessions: dict[int, int] = field(default_factory=dict)  # session -> inviting org
     invited_organizations: set[int] = field(default_factory=set)
 
     @property
@@ -83,10 +83,19 @@ async def load_viewer(db: AsyncSession, account: Account | None) -> Viewer:
     viewer = Viewer(account=account, grants=grants)
     for session_id, organization_id in rows:
         if session_id is not None:
-            viewer.invited_sessions.add(session_id)
+            viewer.invited_sessions.setdefault(session_id, organization_id)
         else:
             viewer.invited_organizations.add(organization_id)
     return viewer
+
+
+def inviting_organization(viewer: Viewer, session: Session) -> int | None:
+    """The partner whose invite link brought this person to this session, if any."""
+    if session.id in viewer.invited_sessions:
+        return viewer.invited_sessions[session.id]
+    if session.host_organization_id in viewer.invited_organizations:
+        return session.host_organization_id
+    return None
 
 
 def check_session_access(viewer: Viewer, session: Session) -> None:

@@ -120,8 +120,8 @@ async def issue_token(db: AsyncSession, account: Account) -> str:
     return token
 
 
-async def account_for_token(db: AsyncSession, token: str) -> Account | None:
-    """The signed-in account, or None for an unknown, expired or banned sign-in."""
+async def find_token_account(db: AsyncSession, token: str) -> Account | None:
+    """The account of a valid, unexpired token, banned or not."""
     if not token or len(token) > 200:
         return None
     query = (
@@ -129,7 +129,12 @@ async def account_for_token(db: AsyncSession, token: str) -> Account | None:
         .join(AuthToken, AuthToken.account_id == Account.id)
         .where(AuthToken.token_hash == _digest(token), AuthToken.expires_at > utcnow())
     )
-    account = await db.scalar(query)
+    return await db.scalar(query)
+
+
+async def account_for_token(db: AsyncSession, token: str) -> Account | None:
+    """The signed-in account, or None for an unknown, expired or banned sign-in."""
+    account = await find_token_account(db, token)
     return None if account is None or account.banned_at is not None else account
 
 

@@ -1,0 +1,153 @@
+"""The one dispatcher: parse, resolve the room, check the declared permission, run the
+handler in one transaction, publish its events after the commit, answer with an ack.
+
+Errors become ``{"ok": false, "error": {"code", "message"}}`` here and nowhere else;
+unexpected exceptions are logged and answered ``server.error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sidestage.platform.access.service import Viewer, check_session_access, load_viewer
+from sidestage.platform.accounts.models import Account
+from sidestage.platform.db import transaction
+from sidestage.platform.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    SidestageError,
+    Unauthenticated,
+)
+from sidestage.platform.program.models import Session
+from sidestage.platform.program.service import get_session
+from sidestage.platform.text import find_nul
+from sidestage.rooms.commands import Command, Connection, Context, Permission
+from sidestage.rooms.events import Outbox
+from sidestage.rooms.room.service import is_removed
+from sidestage.rooms.services import RoomServices
+
+log = logging.getLogger("sidestage.realtime")
+Ack = dict[str, Any]
+Publish = Callable[[Outbox], Awaitable[None]]
+FLOOD = (30, 5.0)  # commands per connection per seconds
+
+
+def ok(data: dict[str, Any]) -> Ack:
+    return {"ok": True, "data": data}
+
+
+def failed(error: SidestageError) -> Ack:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    return {"ok": False, "error": body}
+
+
+class Dispatcher:
+    def __init__(self, services: RoomServices, publish: Publish) -> None:
+        self.services = services
+        self.publish = publish
+
+    async def run(self, command: Command, connection: Connection, data: Any) -> Ack:
+        feature = command.name.split(".")[0]
+        try:
+            payload = self._parse(command, feature, data)
+            await self._flood_check(connection)
+            return ok(await self._execute(command, feature, connection, payload))
+        except SidestageError as error:
+            return failed(error)
+        except Exception:
+            log.exception("command %s failed", command.name)
+            return failed(SidestageError("server.error", "Something went wrong on our side."))
+
+    def _parse(self, command: Command, feature: str, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise InvalidInput(f"{feature}.invalid", "The payload must be an object.")
+        if find_nul(data) is not None:
+            raise InvalidInput(f"{feature}.invalid", "Text may not contain NUL characters.")
+        try:
+            return command.payload.model_validate(data)
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_input=False)[0]
+            field = ".".join(str(part) for part in first["loc"]) or "(payload)"
+            raise InvalidInput(f"{feature}.invalid", f"{field}: {first['msg']}") from None
+
+    async def _flood_check(self, connection: Connection) -> None:
+        wait = await self.services.limiter.hit(f"flood:{connection.sid}", *FLOOD)
+        if wait is not None:
+            raise RateLimited(
+                "server.rate_limited", "Too many commands; slow down.", retry_after=wait
+            )
+
+    async def _execute(
+        self, command: Command, feature: str, connection: Connection, payload: Any
+    ) -> dict[str, Any]:
+        outbox = Outbox()
+        try:
+            async with transaction(self.services.db) as db:
+                account, viewer = await _who(db, connection)
+                session = await self._room(db, command, feature, payload)
+                await _authorize(db, command, feature, viewer, session, connection)
+                context = Context(db, account, viewer, session, connection, outbox, self.services)
+                result = await command.handler(context, payload)
+        except BaseException:
+            for undo in outbox.on_rollback:
+                await undo()
+            raise
+        for step in outbox.after_commit:
+            await step()
+        await self.publish(outbox)
+        return result
+
+    async def _room(
+        self, db: AsyncSession, command: Command, feature: str, payload: Any
+    ) -> Session | None:
+        if command.room is None:
+            return None
+        session_id = await command.room(db, payload)
+        if session_id is None:
+            raise NotFound(f"{feature}.not_found", "There is no such item.")
+        try:
+            return await get_session(db, session_id)
+        except NotFound:
+            raise NotFound("room.not_found", "There is no such room.") from None
+
+
+async def _who(db: AsyncSession, connection: Connection) -> tuple[Account, Viewer]:
+    account = await db.get(Account, connection.account_id)
+    if account is None or account.banned_at is not None:
+        raise Unauthenticated("auth.banned", "This account may no longer take part.")
+    return account, await load_viewer(db, account)
+
+
+async def _authorize(
+    db: AsyncSession,
+    command: Command,
+    feature: str,
+    viewer: Viewer,
+    session: Session | None,
+    connection: Connection,
+) -> None:
+    if command.permission == Permission.SIGNED_IN or session is None:
+        return
+    if command.permission == Permission.MODERATOR:
+        if not viewer.moderates(session):
+            raise Forbidden(f"{feature}.forbidden", "Only this room's moderators may do this.")
+        return
+    try:
+        check_session_access(viewer, session)
+    except (Forbidden, Unauthenticated) as refusal:
+        raise Forbidden(f"{feature}.forbidden", refusal.message) from None
+    if viewer.moderates(session):
+        return
+    if await is_removed(db, session.id, connection.account_id):
+        raise Forbidden("room.removed", "A moderator removed you from this room.")
+    if command.needs_entry and session.id not in connection.rooms:
+        raise Forbidden("room.not_entered", "Enter the room first (room.enter).")

@@ -1,0 +1,154 @@
+"""The Socket.IO endpoint at /socket.io/: connecting, the commands, disconnecting.
+
+Clients authenticate with ``auth={"token": T}`` (from /api/auth/...) or the browser's
+session cookie. Every registered command becomes a Socket.IO event whose ack is
+``{"ok": true, "data": ...}`` or ``{"ok": false, "error": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import socketio
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sidestage.platform.accounts.service import find_token_account
+from sidestage.platform.ratelimit import RateLimiter
+from sidestage.realtime.dispatch import Dispatcher
+from sidestage.realtime.ticker import Claims, Ticker
+from sidestage.realtime.transport import SocketTransport
+from sidestage.rooms import handlers
+from sidestage.rooms.commands import Command, Connection
+from sidestage.rooms.events import Outbox, user
+from sidestage.rooms.presence import MemoryPresence, RedisPresence
+from sidestage.rooms.room.handlers import depart, depart_all
+from sidestage.rooms.services import RoomServices
+
+SESSION_COOKIE = "sidestage_session"
+Refusal = socketio.exceptions.ConnectionRefusedError
+
+
+class Realtime:
+    """One per process: the Socket.IO server and what its handlers share."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        manager = socketio.AsyncRedisManager(redis_url, channel="sidestage") if redis_url else None
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            client_manager=manager,
+            cors_allowed_origins=None,
+            ping_interval=20,
+            ping_timeout=20,
+            max_http_buffer_size=256 * 1024,
+        )
+        self.process_id = uuid.uuid4().hex
+        self.transport: SocketTransport | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.ticker: Ticker | None = None
+        self._db: async_sessionmaker[AsyncSession] | None = None
+
+    def start(
+        self, db: async_sessionmaker[AsyncSession], limiter: RateLimiter, redis: Redis | None
+    ) -> None:
+        self._db = db
+        self.transport = SocketTransport(self.sio, redis)
+        presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
+        services = RoomServices(db, presence, limiter, self.transport, self.process_id)
+        self.transport.on_remove = lambda account, session: self._remove_local(
+            services, account, session
+        )
+        self.dispatcher = Dispatcher(services, self.publish)
+        self.ticker = Ticker(services, self.publish, Claims(redis))
+        self.services = services
+
+    async def publish(self, outbox: Outbox) -> None:
+        for event in outbox.events:
+            await self.sio.emit(event.name, event.data, room=event.audience.channel)
+        if outbox.dirty_polls and self.ticker is not None:
+            self.ticker.polls_changed(outbox.dirty_polls)
+
+    async def _remove_local(self, services: RoomServices, account_id: int, session_id: int) -> None:
+        assert self.transport is not None
+        for connection in self.transport.local(account_id):
+            await depart(services, connection, session_id)
+
+    def register(self) -> None:
+        self.sio.on("connect", self.connect)
+        self.sio.on("disconnect", self.disconnect)
+        for command in handlers.registry.commands.values():
+            self.sio.on(command.name, self._handler_for(command))
+
+    def _handler_for(self, command: Command) -> Callable[..., Any]:
+        async def handle(sid: str, data: Any = None) -> dict[str, Any]:
+            assert self.dispatcher is not None and self.transport is not None
+            connection = self.transport.connections.get(sid)
+            if connection is None:  # a command racing the disconnect
+                return {
+                    "ok": False,
+                    "error": {"code": "auth.sign_in_required", "message": "Connect again."},
+                }
+            return await self.dispatcher.run(command, connection, data)
+
+        return handle
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        assert self._db is not None and self.transport is not None
+        token = _token(environ, auth)
+        async with self._db() as db:
+            account = await find_token_account(db, token) if token else None
+        if account is None:
+            raise Refusal(
+                {"code": "auth.sign_in_required", "message": "Sign in or join as a guest first."}
+            )
+        if account.banned_at is not None:
+            raise Refusal(
+                {"code": "auth.banned", "message": "This account may no longer take part."}
+            )
+        connection = Connection(sid=sid, account_id=account.id, name=account.display_name)
+        self.transport.connections[sid] = connection
+        await self.sio.enter_room(sid, user(account.id).channel)
+
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        assert self.transport is not None
+        connection = self.transport.connections.pop(sid, None)
+        if connection is not None:
+            await depart_all(self.services, connection)
+
+
+def _token(environ: dict[str, Any], auth: Any) -> str:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        return str(auth["token"])[:200]
+    request = environ.get("aiohttp.request")
+    return request.cookies.get(SESSION_COOKIE, "") if request is not None else ""
+
+
+REALTIME = web.AppKey("realtime", Realtime)
+
+
+def install(
+    app: web.Application,
+    redis_url: str | None,
+    resources: Callable[[], tuple[async_sessionmaker[AsyncSession], RateLimiter, Redis | None]],
+) -> Realtime:
+    """Attach /socket.io/ to the app; the database and Redis come from ``resources`` at start."""
+    realtime = Realtime(redis_url)
+    realtime.sio.attach(app, socketio_path="socket.io")
+    realtime.register()
+    app[REALTIME] = realtime
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        realtime.start(*resources())
+        assert realtime.transport is not None and realtime.ticker is not None
+        async with realtime.transport.listening():
+            ticking = asyncio.create_task(realtime.ticker.run())
+            yield
+            ticking.cancel()
+            await asyncio.gather(ticking, return_exceptions=True)
+
+    app.cleanup_ctx.append(lifecycle)
+    return realtime

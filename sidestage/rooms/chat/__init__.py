@@ -1,0 +1,1 @@
+"""Room chat: messages, history, deletion, mutes, slow mode."""

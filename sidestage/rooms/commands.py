@@ -1,0 +1,103 @@
+"""The command registry: every live-room command declares its payload, room and permission.
+
+One dispatcher (in ``sidestage.realtime``) parses the payload, resolves the room,
+checks the permission and only then calls the handler, so no handler repeats a guard.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sidestage.platform.access.service import Viewer
+from sidestage.platform.accounts.models import Account
+from sidestage.platform.program.models import Session
+from sidestage.rooms.events import Outbox
+
+
+class Permission(enum.StrEnum):
+    PARTICIPANT = "participant"  # may enter the session (visibility, invites, roles)
+    MODERATOR = "moderator"  # moderates this session: organizer, its host, a moderator
+    SIGNED_IN = "signed_in"  # any connected account; the command checks nothing more
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+@dataclass
+class Connection:
+    """What the transport knows about one connected client (kept in its Socket.IO session)."""
+
+    sid: str
+    account_id: int
+    name: str
+    rooms: set[int] = field(default_factory=set)
+    voted_polls: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Context:
+    """Everything a handler may use: one transaction, who asks, the room, the outbox."""
+
+    db: AsyncSession
+    account: Account
+    viewer: Viewer
+    session: Session | None
+    connection: Connection
+    outbox: Outbox
+    services: Any  # the process-wide services (presence, limiter), see realtime.state
+
+
+Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
+RoomResolver = Callable[[AsyncSession, Any], Awaitable[int | None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    payload: type[Payload]
+    permission: Permission
+    handler: Handler
+    room: RoomResolver | None
+    summary: str
+    needs_entry: bool  # the connection must have entered the room first
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+
+    def command(
+        self,
+        name: str,
+        payload: type[Payload],
+        permission: Permission,
+        *,
+        room: RoomResolver | None = None,
+        roomless: bool = False,
+        summary: str = "",
+        needs_entry: bool = True,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if name in self.commands:
+                raise ValueError(f"command {name} registered twice")
+            resolver = None if roomless else (room or by_session_id)
+            self.commands[name] = Command(
+                name, payload, permission, handler, resolver, summary, needs_entry
+            )
+            return handler
+
+        return register
+
+
+async def by_session_id(db: AsyncSession, payload: Any) -> int | None:
+    return getattr(payload, "session_id", None)
+
+
+registry = Registry()

@@ -1,0 +1,48 @@
+"""What polls broadcast, and to whom."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from sidestage.rooms.polls.models import Poll
+
+
+class PollOut(BaseModel):
+    """``poll.opened`` to the room; ``poll.created`` and ``poll.changed`` to moderators."""
+
+    poll_id: int
+    session_id: int
+    question: str
+    options: list[str]
+    multiple: bool
+    anonymous: bool
+    results: str
+    status: str
+
+
+class Closed(BaseModel):
+    """``poll.closed`` to the room."""
+
+    poll_id: int
+    session_id: int
+
+
+class Results(BaseModel):
+    """``poll.results_changed``: to the room, to voters or to moderators, as the poll shows."""
+
+    poll_id: int
+    counts: list[int]
+    voters: int
+
+
+def poll_out(poll: Poll) -> PollOut:
+    return PollOut(
+        poll_id=poll.id,
+        session_id=poll.session_id,
+        question=poll.question,
+        options=poll.options,
+        multiple=poll.multiple,
+        anonymous=poll.anonymous,
+        results=poll.results_shown,
+        status=poll.status,
+    )

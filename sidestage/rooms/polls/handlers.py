@@ -1,0 +1,87 @@
+"""Poll commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sidestage.rooms.commands import Context, Payload, Permission, registry
+from sidestage.rooms.common import MAX_ID
+from sidestage.rooms.events import poll_voters
+from sidestage.rooms.polls import service
+from sidestage.rooms.polls.models import Poll, ResultsShown
+
+
+class CreateIn(Payload):
+    session_id: int = Field(ge=1, le=MAX_ID)
+    question: str = Field(max_length=2000)
+    options: list[str] = Field(max_length=service.MAX_OPTIONS + 5)
+    multiple: bool = False
+    anonymous: bool = True
+    results: ResultsShown = Field(default=ResultsShown.LIVE, strict=False)
+
+
+class PollIn(Payload):
+    poll_id: int = Field(ge=1, le=MAX_ID)
+
+
+class VoteIn(Payload):
+    poll_id: int = Field(ge=1, le=MAX_ID)
+    choices: list[int] = Field(max_length=service.MAX_OPTIONS)
+
+
+async def poll_room(db: AsyncSession, payload: PollIn | VoteIn) -> int | None:
+    poll = await db.get(Poll, payload.poll_id)
+    return poll.session_id if poll else None
+
+
+@registry.command("poll.create", CreateIn, Permission.MODERATOR, summary="Prepare a poll")
+async def create(ctx: Context, p: CreateIn) -> dict[str, Any]:
+    poll = await service.create(
+        ctx,
+        p.session_id,
+        p.question,
+        p.options,
+        multiple=p.multiple,
+        anonymous=p.anonymous,
+        results=p.results,
+    )
+    return {"poll_id": poll.id}
+
+
+@registry.command(
+    "poll.open",
+    PollIn,
+    Permission.MODERATOR,
+    room=poll_room,
+    summary="Open a poll, or reopen a closed one",
+)
+async def open_poll(ctx: Context, p: PollIn) -> dict[str, Any]:
+    poll = await service.open_poll(ctx, p.poll_id)
+    return {"status": poll.status}
+
+
+@registry.command(
+    "poll.close", PollIn, Permission.MODERATOR, room=poll_room, summary="Close a poll"
+)
+async def close_poll(ctx: Context, p: PollIn) -> dict[str, Any]:
+    poll = await service.close_poll(ctx, p.poll_id)
+    return {"status": poll.status}
+
+
+@registry.command(
+    "poll.vote",
+    VoteIn,
+    Permission.PARTICIPANT,
+    room=poll_room,
+    summary="Vote, or change one's vote while the poll is open",
+)
+async def vote(ctx: Context, p: VoteIn) -> dict[str, Any]:
+    poll = await service.vote(ctx, p.poll_id, p.choices)
+    if poll.results_shown == ResultsShown.AFTER_VOTE:
+        ctx.outbox.after_commit.append(
+            lambda: ctx.services.transport.join(ctx.connection.sid, poll_voters(poll.id))
+        )
+    return {"choices": sorted(set(p.choices))}

@@ -1,0 +1,204 @@
+"""Polls. A vote is one ballot row per person (the primary key), so two tabs or two
+processes voting at once still count once; changing a vote replaces its choices."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sidestage.platform.accounts.models import Account
+from sidestage.platform.db import utcnow
+from sidestage.platform.errors import Conflict, InvalidInput, NotFound
+from sidestage.rooms import events as audience
+from sidestage.rooms.commands import Context
+from sidestage.rooms.common import clean_text
+from sidestage.rooms.events import Outbox
+from sidestage.rooms.polls import events
+from sidestage.rooms.polls.models import Poll, PollBallot, PollChoice, PollStatus, ResultsShown
+
+MIN_OPTIONS, MAX_OPTIONS = 2, 10
+
+
+async def create(
+    ctx: Context,
+    session_id: int,
+    question: str,
+    options: Sequence[str],
+    *,
+    multiple: bool,
+    anonymous: bool,
+    results: ResultsShown,
+) -> Poll:
+    cleaned = [clean_text(option, 200, "poll") for option in options]
+    if not MIN_OPTIONS <= len(cleaned) <= MAX_OPTIONS:
+        raise InvalidInput("poll.bad_options", "A poll has 2 to 10 options.")
+    if len(set(cleaned)) != len(cleaned):
+        raise InvalidInput("poll.bad_options", "Two options are the same.")
+    poll = Poll(
+        session_id=session_id,
+        question=clean_text(question, 500, "poll"),
+        options=cleaned,
+        multiple=multiple,
+        anonymous=anonymous,
+        results_shown=results,
+        status=PollStatus.DRAFT,
+        created_by=ctx.account.id,
+    )
+    ctx.db.add(poll)
+    await ctx.db.flush()
+    ctx.outbox.add("poll.created", events.poll_out(poll), audience.moderators(session_id))
+    return poll
+
+
+async def get_poll(db: AsyncSession, poll_id: int) -> Poll:
+    poll = await db.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound("poll.not_found", "There is no such poll.")
+    return poll
+
+
+async def open_poll(ctx: Context, poll_id: int) -> Poll:
+    """Open a draft, or reopen a closed poll; votes already cast are kept."""
+    poll = await get_poll(ctx.db, poll_id)
+    if poll.status == PollStatus.OPEN:
+        return poll
+    poll.status, poll.opened_at, poll.closed_at = PollStatus.OPEN, utcnow(), None
+    await ctx.db.flush()
+    ctx.outbox.add("poll.opened", events.poll_out(poll), audience.room(poll.session_id))
+    ctx.outbox.poll_changed(poll.id)
+    return poll
+
+
+async def close_poll(ctx: Context, poll_id: int) -> Poll:
+    poll = await get_poll(ctx.db, poll_id)
+    if poll.status != PollStatus.OPEN:
+        raise Conflict("poll.not_open", "This poll is not open.")
+    poll.status, poll.closed_at = PollStatus.CLOSED, utcnow()
+    await ctx.db.flush()
+    body = events.Closed(poll_id=poll.id, session_id=poll.session_id)
+    ctx.outbox.add("poll.closed", body, audience.room(poll.session_id))
+    ctx.outbox.poll_changed(poll.id)
+    return poll
+
+
+async def vote(ctx: Context, poll_id: int, choices: Sequence[int]) -> Poll:
+    poll = await get_poll(ctx.db, poll_id)
+    if poll.status != PollStatus.OPEN:
+        raise Conflict("poll.closed", "This poll is not open for votes.")
+    chosen = _valid_choices(poll, choices)
+    await _upsert_ballot(ctx.db, poll.id, ctx.account.id)
+    await ctx.db.execute(
+        delete(PollChoice).where(
+            PollChoice.poll_id == poll.id, PollChoice.account_id == ctx.account.id
+        )
+    )
+    ctx.db.add_all(PollChoice(poll_id=poll.id, account_id=ctx.account.id, option=o) for o in chosen)
+    await ctx.db.flush()
+    ctx.outbox.poll_changed(poll.id)
+    return poll
+
+
+def _valid_choices(poll: Poll, choices: Sequence[int]) -> list[int]:
+    chosen = sorted(set(choices))
+    if not chosen:
+        raise InvalidInput("poll.no_choice", "Choose an option.")
+    if len(chosen) != len(choices):
+        raise InvalidInput("poll.bad_choice", "An option is chosen twice.")
+    if not poll.multiple and len(chosen) > 1:
+        raise InvalidInput("poll.single_choice", "Choose one option only.")
+    if any(not 0 <= c < len(poll.options) for c in chosen):
+        raise InvalidInput("poll.bad_choice", "There is no such option.")
+    return chosen
+
+
+async def _upsert_ballot(db: AsyncSession, poll_id: int, account_id: int) -> None:
+    """Insert the ballot or touch it; on PostgreSQL this also locks it until commit,
+    which serialises two tabs replacing the same person's choices."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(PollBallot).values(
+        poll_id=poll_id, account_id=account_id, updated_at=utcnow()
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["poll_id", "account_id"], set_={"updated_at": statement.excluded.updated_at}
+    )
+    await db.execute(statement)
+
+
+async def tally(db: AsyncSession, poll: Poll) -> events.Results:
+    rows = await db.execute(
+        select(PollChoice.option, func.count())
+        .where(PollChoice.poll_id == poll.id)
+        .group_by(PollChoice.option)
+    )
+    counts = [0] * len(poll.options)
+    for option, count in rows:
+        counts[option] = int(count)
+    voters = await db.scalar(
+        select(func.count()).select_from(PollBallot).where(PollBallot.poll_id == poll.id)
+    )
+    return events.Results(poll_id=poll.id, counts=counts, voters=int(voters or 0))
+
+
+async def own_choices(db: AsyncSession, poll_id: int, account_id: int) -> list[int] | None:
+    ballot = await db.get(PollBallot, (poll_id, account_id))
+    if ballot is None:
+        return None
+    rows = await db.scalars(
+        select(PollChoice.option)
+        .where(PollChoice.poll_id == poll_id, PollChoice.account_id == account_id)
+        .order_by(PollChoice.option)
+    )
+    return list(rows)
+
+
+async def polls_of(db: AsyncSession, session_id: int, *, statuses: Sequence[str]) -> list[Poll]:
+    query = select(Poll).where(Poll.session_id == session_id, Poll.status.in_(statuses))
+    return list((await db.scalars(query.order_by(Poll.id))).all())
+
+
+async def publish_results(db: AsyncSession, poll_id: int, outbox: Outbox) -> None:
+    """The coalesced tally, to whoever may see it at this moment."""
+    poll = await db.get(Poll, poll_id)
+    if poll is None:
+        return
+    results = await tally(db, poll)
+    outbox.add("poll.results_changed", results, audience.moderators(poll.session_id))
+    if poll.results_shown == ResultsShown.LIVE or poll.status == PollStatus.CLOSED:
+        outbox.add("poll.results_changed", results, audience.room(poll.session_id))
+    elif poll.results_shown == ResultsShown.AFTER_VOTE:
+        outbox.add("poll.results_changed", results, audience.poll_voters(poll.id))
+
+
+def may_see_results(poll: Poll, moderator: bool, voted: bool) -> bool:
+    if moderator or poll.results_shown == ResultsShown.LIVE or poll.status == PollStatus.CLOSED:
+        return True
+    return poll.results_shown == ResultsShown.AFTER_VOTE and voted
+
+
+async def results_csv(db: AsyncSession, poll: Poll) -> str:
+    """Tallies, and each voter's choices unless the poll is anonymous."""
+    results = await tally(db, poll)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["poll", poll.question])
+    writer.writerow(["option", "votes"])
+    for option, count in zip(poll.options, results.counts, strict=True):
+        writer.writerow([option, count])
+    writer.writerow(["voters", results.voters])
+    if not poll.anonymous:
+        writer.writerow([])
+        writer.writerow(["voter", "choices"])
+        rows = await db.execute(
+            select(Account.display_name, PollChoice.option)
+            .join(Account, Account.id == PollChoice.account_id)
+            .where(PollChoice.poll_id == poll.id)
+            .order_by(Account.display_name, PollChoice.option)
+        )
+        for voter, chosen in rows:
+            writer.writerow([voter, poll.options[chosen]])
+    return out.getvalue()

@@ -1,0 +1,1 @@
+"""Questions and answers: asking, upvoting, withdrawing, and the moderation queue."""

@@ -1,0 +1,179 @@
+"""Q&A: questions, upvotes (once per person), the moderation queue, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sidestage.platform.db import utcnow
+from sidestage.platform.errors import Conflict, Forbidden, NotFound
+from sidestage.rooms import events as audience
+from sidestage.rooms.commands import Context
+from sidestage.rooms.common import clean_text, rate_limit
+from sidestage.rooms.qa import events
+from sidestage.rooms.qa.models import Question, QuestionStatus, QuestionVote
+from sidestage.rooms.room import service as room
+
+MAX_LENGTH = 500
+RATE = (3, 60.0)  # questions per minute per person
+SHOWN = (QuestionStatus.VISIBLE, QuestionStatus.ANSWERED)
+
+
+class Moderation(enum.StrEnum):
+    APPROVE = "approve"
+    HIDE = "hide"
+    PIN = "pin"
+    UNPIN = "unpin"
+    ANSWER = "answer"
+
+
+async def ask(
+    ctx: Context, session_id: int, raw: str, anonymous: bool, client_id: str | None
+) -> Question:
+    if client_id is not None:
+        earlier = await ctx.db.scalar(
+            select(Question).where(
+                Question.session_id == session_id,
+                Question.account_id == ctx.account.id,
+                Question.client_id == client_id,
+            )
+        )
+        if earlier is not None:
+            return earlier
+    text = clean_text(raw, MAX_LENGTH, "qa")
+    await rate_limit(ctx, "qa", *RATE)
+    queued = (await room.settings_of(ctx.db, session_id)).qa_moderated
+    question = Question(
+        session_id=session_id,
+        account_id=ctx.account.id,
+        author_name=ctx.account.display_name,
+        anonymous=anonymous,
+        text=text,
+        client_id=client_id,
+        status=QuestionStatus.PENDING if queued else QuestionStatus.VISIBLE,
+    )
+    ctx.db.add(question)
+    await ctx.db.flush()
+    _announce(ctx, question, "qa.question_added")
+    return question
+
+
+def _announce(ctx: Context, question: Question, name: str) -> None:
+    """Moderators see every change with the author; the room sees shown questions only."""
+    mods = events.question_out(question, for_moderators=True)
+    ctx.outbox.add(name, mods, audience.moderators(question.session_id))
+    if question.status in SHOWN:
+        public = events.question_out(question, for_moderators=False)
+        ctx.outbox.add(name, public, audience.room(question.session_id))
+    elif question.status in (QuestionStatus.HIDDEN, QuestionStatus.WITHDRAWN):
+        removed = events.Removed(id=question.id, session_id=question.session_id)
+        ctx.outbox.add("qa.question_removed", removed, audience.room(question.session_id))
+    else:  # pending: only its author hears of it, besides the moderators
+        own = events.question_out(question, for_moderators=False)
+        ctx.outbox.add(name, own, audience.user(question.account_id))
+
+
+async def get_question(db: AsyncSession, question_id: int) -> Question:
+    question = await db.get(Question, question_id)
+    if question is None or question.status == QuestionStatus.WITHDRAWN:
+        raise NotFound("qa.not_found", "There is no such question.")
+    return question
+
+
+async def upvote(ctx: Context, question_id: int) -> Question:
+    question = await get_question(ctx.db, question_id)
+    if question.status not in SHOWN:
+        raise Conflict("qa.not_open", "This question cannot be upvoted.")
+    if question.account_id == ctx.account.id:
+        raise Conflict("qa.own_question", "You cannot upvote your own question.")
+    try:
+        async with ctx.db.begin_nested():
+            ctx.db.add(QuestionVote(question_id=question.id, account_id=ctx.account.id))
+    except IntegrityError:
+        raise Conflict("qa.already_upvoted", "You already upvoted this question.") from None
+    await ctx.db.execute(
+        update(Question).where(Question.id == question.id).values(upvotes=Question.upvotes + 1)
+    )
+    await ctx.db.refresh(question)
+    _announce(ctx, question, "qa.question_changed")
+    return question
+
+
+async def withdraw(ctx: Context, question_id: int) -> None:
+    question = await get_question(ctx.db, question_id)
+    if question.account_id != ctx.account.id:
+        raise Forbidden("qa.forbidden", "You may withdraw only your own questions.")
+    question.status = QuestionStatus.WITHDRAWN
+    await ctx.db.flush()
+    _announce(ctx, question, "qa.question_changed")
+
+
+async def moderate(ctx: Context, question_id: int, action: Moderation) -> Question:
+    question = await get_question(ctx.db, question_id)
+    if action == Moderation.APPROVE:
+        question.status = QuestionStatus.VISIBLE
+    elif action == Moderation.HIDE:
+        question.status = QuestionStatus.HIDDEN
+    elif action == Moderation.ANSWER:
+        question.status, question.answered_at = QuestionStatus.ANSWERED, utcnow()
+    else:
+        question.pinned = action == Moderation.PIN
+    await ctx.db.flush()
+    _announce(ctx, question, "qa.question_changed")
+    return question
+
+
+async def questions_for(
+    db: AsyncSession, session_id: int, account_id: int, *, moderator: bool
+) -> list[Question]:
+    """Ordered as the room shows them: pinned first, then by votes, then oldest first."""
+    query = select(Question).where(Question.session_id == session_id)
+    if moderator:
+        query = query.where(Question.status != QuestionStatus.WITHDRAWN)
+    else:
+        query = query.where(
+            (Question.status.in_(SHOWN))
+            | ((Question.status == QuestionStatus.PENDING) & (Question.account_id == account_id))
+        )
+    query = query.order_by(Question.pinned.desc(), Question.upvotes.desc(), Question.id)
+    return list((await db.scalars(query)).all())
+
+
+async def upvoted_by(db: AsyncSession, session_id: int, account_id: int) -> list[int]:
+    rows = await db.scalars(
+        select(QuestionVote.question_id)
+        .join(Question, Question.id == QuestionVote.question_id)
+        .where(Question.session_id == session_id, QuestionVote.account_id == account_id)
+    )
+    return list(rows)
+
+
+async def set_moderated(ctx: Context, session_id: int, moderated: bool) -> None:
+    await room.change_settings(ctx.db, session_id, qa_moderated=moderated)
+
+
+async def questions_csv(db: AsyncSession, session_id: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["id", "asked_at", "author", "anonymous", "status", "pinned", "upvotes", "text"]
+    )
+    for q in await questions_for(db, session_id, 0, moderator=True):
+        writer.writerow(
+            [
+                q.id,
+                q.created_at.isoformat(),
+                q.author_name,
+                q.anonymous,
+                q.status,
+                q.pinned,
+                q.upvotes,
+                q.text,
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,1 @@
+"""The room itself: entering and leaving, its settings, removing a participant."""

@@ -1,0 +1,136 @@
+"""Entering and leaving rooms, removing a participant, watching the marathon."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from pydantic import Field
+
+from sidestage.platform.access.service import inviting_organization
+from sidestage.platform.errors import Conflict, InvalidInput
+from sidestage.rooms import events as audience
+from sidestage.rooms.attendance import service as attendance
+from sidestage.rooms.commands import Connection, Context, Payload, Permission, registry
+from sidestage.rooms.common import MAX_ID
+from sidestage.rooms.room import events, service
+from sidestage.rooms.room.state import room_state
+from sidestage.rooms.services import RoomServices
+
+
+class EnterIn(Payload):
+    session_id: int = Field(ge=1, le=MAX_ID)
+    since: int | None = Field(default=None, ge=0, le=MAX_ID)  # last chat message id seen
+
+
+class RoomIn(Payload):
+    session_id: int = Field(ge=1, le=MAX_ID)
+
+
+class RemoveIn(Payload):
+    session_id: int = Field(ge=1, le=MAX_ID)
+    account_id: int = Field(ge=1, le=MAX_ID)
+
+
+class NothingIn(Payload):
+    pass
+
+
+@registry.command(
+    "room.enter",
+    EnterIn,
+    Permission.PARTICIPANT,
+    needs_entry=False,
+    summary="Enter a live room; answers its whole state",
+)
+async def enter(ctx: Context, p: EnterIn) -> dict[str, Any]:
+    session = ctx.session
+    assert session is not None
+    if not session.live:
+        raise Conflict("room.not_live", "This session takes place on site, not online.")
+    await service.check_not_removed(ctx.db, session.id, ctx.account.id)
+    state = await room_state(ctx, session, p.since)
+    if session.id not in ctx.connection.rooms:
+        await _arrive(ctx, inviting_organization(ctx.viewer, session))
+    state["count"] = (await ctx.services.presence.counts([session.id]))[session.id]
+    return state
+
+
+async def _arrive(ctx: Context, organization_id: int | None) -> None:
+    """Count the person in, start their stay, and join the room's channels after commit."""
+    assert ctx.session is not None
+    session_id, services, connection = ctx.session.id, ctx.services, ctx.connection
+    if await services.presence.join(session_id, ctx.account.id):
+        await attendance.open_interval(ctx.db, session_id, ctx.account.id, organization_id)
+    connection.rooms.add(session_id)
+    ctx.outbox.on_rollback.append(lambda: _undo_arrival(services, connection, session_id))
+    channels = [audience.room(session_id)] + [
+        audience.poll_voters(p) for p in connection.voted_polls
+    ]
+    if ctx.viewer.moderates(ctx.session):
+        channels.append(audience.moderators(session_id))
+    for channel in channels:
+        ctx.outbox.after_commit.append(partial(services.transport.join, connection.sid, channel))
+
+
+async def _undo_arrival(services: RoomServices, connection: Connection, session_id: int) -> None:
+    connection.rooms.discard(session_id)
+    await services.presence.leave(session_id, connection.account_id)
+
+
+@registry.command(
+    "room.leave", RoomIn, Permission.SIGNED_IN, needs_entry=False, summary="Leave a live room"
+)
+async def leave(ctx: Context, p: RoomIn) -> dict[str, Any]:
+    services, connection = ctx.services, ctx.connection
+    ctx.outbox.after_commit.append(lambda: depart(services, connection, p.session_id))
+    return {}
+
+
+async def depart(services: RoomServices, connection: Connection, session_id: int) -> None:
+    """Leave one room: the stay ends when the person's last connection there goes."""
+    if session_id not in connection.rooms:
+        return
+    connection.rooms.discard(session_id)
+    for channel in (audience.room(session_id), audience.moderators(session_id)):
+        await services.transport.leave(connection.sid, channel)
+    if await services.presence.leave(session_id, connection.account_id):
+        async with services.db() as db, db.begin():
+            await attendance.close_interval(db, session_id, connection.account_id)
+
+
+async def depart_all(services: RoomServices, connection: Connection) -> None:
+    for session_id in list(connection.rooms):
+        await depart(services, connection, session_id)
+
+
+@registry.command(
+    "room.remove",
+    RemoveIn,
+    Permission.MODERATOR,
+    summary="Remove a participant from the room for good",
+)
+async def remove(ctx: Context, p: RemoveIn) -> dict[str, Any]:
+    if p.account_id == ctx.account.id:
+        raise InvalidInput("room.remove_self", "You cannot remove yourself.")
+    await service.remove(ctx.db, p.session_id, p.account_id, ctx.account.id)
+    ctx.outbox.add(
+        "room.removed", events.Removed(session_id=p.session_id), audience.user(p.account_id)
+    )
+    transport = ctx.services.transport
+    ctx.outbox.after_commit.append(lambda: transport.remove_user(p.account_id, p.session_id))
+    return {}
+
+
+@registry.command(
+    "marathon.watch",
+    NothingIn,
+    Permission.SIGNED_IN,
+    roomless=True,
+    needs_entry=False,
+    summary="Receive every live room's participant count each second",
+)
+async def watch(ctx: Context, p: NothingIn) -> dict[str, Any]:
+    transport, sid = ctx.services.transport, ctx.connection.sid
+    ctx.outbox.after_commit.append(lambda: transport.join(sid, audience.MARATHON))
+    return {}

@@ -1,0 +1,90 @@
+"""The room's state as one answer to ``room.enter``: what a (re)joining client needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidestage.platform.program.models import Session
+from sidestage.rooms.chat import events as chat_events
+from sidestage.rooms.chat import service as chat
+from sidestage.rooms.commands import Context
+from sidestage.rooms.polls import events as poll_events
+from sidestage.rooms.polls import service as polls
+from sidestage.rooms.polls.models import PollStatus
+from sidestage.rooms.qa import events as qa_events
+from sidestage.rooms.qa import service as qa
+from sidestage.rooms.room import service as room
+from sidestage.rooms.tools import events as tool_events
+from sidestage.rooms.tools import service as tools
+
+
+async def room_state(ctx: Context, session: Session, since: int | None) -> dict[str, Any]:
+    moderator = ctx.viewer.moderates(session)
+    settings = await room.settings_of(ctx.db, session.id)
+    state: dict[str, Any] = {
+        "session_id": session.id,
+        "moderator": moderator,
+        "settings": {
+            "slow_mode": settings.slow_mode_seconds,
+            "qa_moderated": settings.qa_moderated,
+        },
+        **await _chat(ctx, session.id, since),
+        "polls": await _open_polls(ctx, session.id, moderator),
+        "questions": await _questions(ctx, session.id, moderator),
+        "upvoted": await qa.upvoted_by(ctx.db, session.id, ctx.account.id),
+        "tools": [
+            tool_events.tool_out(t).model_dump(mode="json")
+            for t in await tools.tools_of(ctx.db, session.id)
+        ],
+    }
+    if moderator:
+        state["moderation"] = await _moderation(ctx, session.id)
+    return state
+
+
+async def _chat(ctx: Context, session_id: int, since: int | None) -> dict[str, Any]:
+    """Recent messages; after a reconnect, exactly those after the last one seen."""
+    if since is None:
+        messages, truncated = await chat.recent(ctx.db, session_id), False
+    else:
+        messages, truncated = await chat.after(ctx.db, session_id, since)
+    listed = [chat_events.posted(m).model_dump(mode="json") for m in messages]
+    return {"chat": listed, "chat_truncated": truncated}
+
+
+async def _open_polls(ctx: Context, session_id: int, moderator: bool) -> list[dict[str, Any]]:
+    shown = []
+    for poll in await polls.polls_of(ctx.db, session_id, statuses=[PollStatus.OPEN]):
+        mine = await polls.own_choices(ctx.db, poll.id, ctx.account.id)
+        if mine is not None:
+            ctx.connection.voted_polls.add(poll.id)
+        entry: dict[str, Any] = {**poll_events.poll_out(poll).model_dump(mode="json"), "own": mine}
+        if polls.may_see_results(poll, moderator, mine is not None):
+            entry["results"] = (await polls.tally(ctx.db, poll)).model_dump(mode="json")
+        shown.append(entry)
+    return shown
+
+
+async def _questions(ctx: Context, session_id: int, moderator: bool) -> list[dict[str, Any]]:
+    found = await qa.questions_for(ctx.db, session_id, ctx.account.id, moderator=moderator)
+    return [
+        qa_events.question_out(q, for_moderators=moderator).model_dump(mode="json") for q in found
+    ]
+
+
+async def _moderation(ctx: Context, session_id: int) -> dict[str, Any]:
+    drafts_and_closed = await polls.polls_of(
+        ctx.db, session_id, statuses=[PollStatus.DRAFT, PollStatus.CLOSED]
+    )
+    pending = [
+        q
+        for q in await qa.questions_for(ctx.db, session_id, 0, moderator=True)
+        if q.status == "pending"
+    ]
+    return {
+        "queue": [
+            qa_events.question_out(q, for_moderators=True).model_dump(mode="json") for q in pending
+        ],
+        "polls": [poll_events.poll_out(p).model_dump(mode="json") for p in drafts_and_closed],
+        "removed": await room.removed_accounts(ctx.db, session_id),
+    }

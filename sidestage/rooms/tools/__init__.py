@@ -1,0 +1,1 @@
+"""Tools launched to the room by hosts and moderators, and the clicks on them."""
