@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import defaultdict
@@ -14,6 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
+from aiohttp import web
+
+from sidestage.platform.settings import Settings
+from sidestage.web.app import create_app
 
 WAIT = 10.0
 
@@ -27,16 +34,25 @@ class Client:
         self.received: dict[str, list[Any]] = defaultdict(list)
         self._arrival = asyncio.Condition()
         self.sio.on("*", self._record)
+        self.sio.on("connect_error", self._refused)
 
     async def _record(self, event: str, data: Any = None) -> None:
         async with self._arrival:
             self.received[event].append(data)
             self._arrival.notify_all()
 
+    async def _refused(self, data: Any = None) -> None:
+        await self._record("connect_error", data)
+
     async def connect(self) -> Client:
-        await self.sio.connect(
-            self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=WAIT
-        )
+        try:
+            await self.sio.connect(
+                self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=WAIT
+            )
+        except BaseException:
+            # A refused connect leaves the Engine.IO transport open: close it too.
+            await self.sio.eio.disconnect(abort=True)
+            raise
         return self
 
     async def call(self, command: str, payload: Any) -> dict[str, Any]:
@@ -119,3 +135,56 @@ class ServerProcess:
     def crash(self) -> None:
         self.process.kill()
         self.process.wait(20)
+
+
+class LiveServer:
+    """The real app on a real port, in a thread, so synchronous hypothesis tests can call it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        runner = web.AppRunner(create_app(self.settings))
+        self.loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(runner.cleanup())
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        assert self._ready.wait(30), "the server did not start"
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(30)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            raw = response.read()
+        finally:
+            connection.close()
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:
+            return response.status, raw
+
+    def run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)

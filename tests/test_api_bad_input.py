@@ -6,16 +6,12 @@ day it is added. Payloads are generated with hypothesis.
 
 from __future__ import annotations
 
-import asyncio
-import http.client
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -25,7 +21,7 @@ from sidestage.platform.accounts.models import Account
 from sidestage.platform.program.models import Bookmark, Session
 from sidestage.platform.settings import Settings
 from sidestage.web.api import api
-from sidestage.web.app import create_app
+from tests.live import LiveServer
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
@@ -37,59 +33,6 @@ JSON = st.recursive(
 IDS = st.sampled_from(["0", "2147483648", "99999999999999999999", "123456"])
 CODES = st.text(min_size=1, max_size=80).map(lambda t: quote(t, safe=""))
 ROUTES = [spec for spec, _ in api.routes]
-
-
-class LiveServer:
-    """The real app on a real port, in a thread, so synchronous hypothesis tests can call it."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        runner = web.AppRunner(create_app(self.settings))
-        self.loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(runner.cleanup())
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        assert self._ready.wait(30), "the server did not start"
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(30)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, Any]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            raw = response.read()
-        finally:
-            connection.close()
-        try:
-            return response.status, json.loads(raw)
-        except ValueError:
-            return response.status, raw
-
-    def run(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from sidestage.rooms.room.handlers import depart, depart_all
 from sidestage.rooms.services import RoomServices
 
 SESSION_COOKIE = "sidestage_session"
+STOP_WITHIN = 30.0  # seconds for the ticker to finish its steps at shutdown
 Refusal = socketio.exceptions.ConnectionRefusedError
 
 
@@ -102,13 +103,9 @@ class Realtime:
         async with self._db() as db:
             account = await find_token_account(db, token) if token else None
         if account is None:
-            raise Refusal(
-                {"code": "auth.sign_in_required", "message": "Sign in or join as a guest first."}
-            )
+            raise _refusal("auth.sign_in_required", "Sign in or join as a guest first.")
         if account.banned_at is not None:
-            raise Refusal(
-                {"code": "auth.banned", "message": "This account may no longer take part."}
-            )
+            raise _refusal("auth.banned", "This account may no longer take part.")
         connection = Connection(sid=sid, account_id=account.id, name=account.display_name)
         self.transport.connections[sid] = connection
         await self.sio.enter_room(sid, user(account.id).channel)
@@ -118,6 +115,11 @@ class Realtime:
         connection = self.transport.connections.pop(sid, None)
         if connection is not None:
             await depart_all(self.services, connection)
+
+
+def _refusal(code: str, message: str) -> Refusal:
+    """The client's ``connect_error`` gets ``{"message": ..., "data": {"code", "message"}}``."""
+    return Refusal(message, {"code": code, "message": message})
 
 
 def _token(environ: dict[str, Any], auth: Any) -> str:
@@ -147,8 +149,10 @@ def install(
         async with realtime.transport.listening():
             ticking = asyncio.create_task(realtime.ticker.run())
             yield
-            ticking.cancel()
-            await asyncio.gather(ticking, return_exceptions=True)
+            realtime.ticker.stop()
+            await asyncio.wait_for(ticking, STOP_WITHIN)
+            # Disconnects every client and stops Engine.IO's own tasks (pings, monitor).
+            await realtime.sio.shutdown()
 
     app.cleanup_ctx.append(lifecycle)
     return realtime

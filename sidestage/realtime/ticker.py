@@ -8,6 +8,7 @@ process sends it and the rate holds however many processes there are.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ POLL_TICK = 0.25
 COUNT_TICK = 1.0
 HEARTBEAT_TICK = 5.0
 TOUCH_EVERY = 30.0
+LIVE_ROOMS_REFRESH = 5.0
 
 
 class Claims:
@@ -56,6 +58,7 @@ class Ticker:
         self.sent_counts: dict[int, int] = {}
         self._live_rooms: tuple[float, list[int]] = (0.0, [])
         self._last_touch = 0.0
+        self._stopping = asyncio.Event()
 
     def polls_changed(self, poll_ids: set[int]) -> None:
         self.dirty_polls |= poll_ids
@@ -68,14 +71,20 @@ class Ticker:
         ]
         await asyncio.gather(*(self._every(step, period) for step, period in loops))
 
+    def stop(self) -> None:
+        """Finish the steps under way and end; cancelling mid-step would cut database work."""
+        self._stopping.set()
+
     async def _every(self, step: Callable[[], Awaitable[None]], period: float) -> None:
-        while True:
+        while not self._stopping.is_set():
             started = time.monotonic()
             try:
                 await step()
             except Exception:
                 log.exception("tick %s failed", step.__name__)
-            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+            pause = max(0.0, period - (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
 
     async def flush_polls(self) -> None:
         pending, self.dirty_polls = self.dirty_polls, set()
@@ -107,9 +116,9 @@ class Ticker:
         await self.publish(outbox)
 
     async def _live_room_ids(self) -> list[int]:
-        """Sessions in online rooms, re-read every 30 seconds (the program rarely changes)."""
+        """Sessions in online rooms, re-read every few seconds (the program rarely changes)."""
         read_at, ids = self._live_rooms
-        if time.monotonic() - read_at > 30:
+        if time.monotonic() - read_at > LIVE_ROOMS_REFRESH:
             async with self.services.db() as db:
                 rows = await db.scalars(
                     select(Session.id)

@@ -16,7 +16,7 @@ from sidestage.platform.errors import ConfigurationError
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.server import install as install_realtime
-from sidestage.web import api, pages
+from sidestage.web import api, pages, room_api
 from sidestage.web.errors import error_middleware
 from sidestage.web.i18n import Catalogs
 from sidestage.web.keys import CATALOGS, DB, ENGINE, LIMITER, REDIS, SETTINGS
@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_hot_store)
     install_realtime(app, settings.redis_url, lambda: (app[DB], app[LIMITER], app.get(REDIS)))
     api.setup(app)
+    room_api.setup(app)
     pages.setup(app)
     app.router.add_static("/static/", PACKAGE / "static", name="static", append_version=True)
     return app

@@ -60,7 +60,7 @@ async def _open_polls(ctx: Context, session_id: int, moderator: bool) -> list[di
             ctx.connection.voted_polls.add(poll.id)
         entry: dict[str, Any] = {**poll_events.poll_out(poll).model_dump(mode="json"), "own": mine}
         if polls.may_see_results(poll, moderator, mine is not None):
-            entry["results"] = (await polls.tally(ctx.db, poll)).model_dump(mode="json")
+            entry["tally"] = (await polls.tally(ctx.db, poll)).model_dump(mode="json")
         shown.append(entry)
     return shown
 

@@ -36,15 +36,18 @@ async def tools_of(db: AsyncSession, session_id: int) -> list[Tool]:
     return list((await db.scalars(query)).all())
 
 
-async def click(
-    db: AsyncSession, tool_id: int, account_id: int | None, organization_id: int | None
-) -> Tool:
+async def get_tool(db: AsyncSession, tool_id: int) -> Tool:
     tool = await db.get(Tool, tool_id)
     if tool is None:
         raise NotFound("tool.not_found", "There is no such tool.")
+    return tool
+
+
+async def click(
+    db: AsyncSession, tool: Tool, account_id: int | None, organization_id: int | None
+) -> None:
     db.add(ToolClick(tool_id=tool.id, account_id=account_id, organization_id=organization_id))
     await db.flush()
-    return tool
 
 
 async def clicks_by_organization(db: AsyncSession, tool_id: int) -> dict[int | None, int]:

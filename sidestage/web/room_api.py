@@ -1,0 +1,99 @@
+"""HTTP endpoints of the live rooms: attendance figures, CSV exports, counted tool links."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sidestage.platform.access.service import Viewer, inviting_organization
+from sidestage.platform.db import transaction
+from sidestage.platform.errors import Forbidden
+from sidestage.platform.program.models import Session
+from sidestage.platform.program.service import get_session
+from sidestage.rooms.attendance import service as attendance
+from sidestage.rooms.polls import service as polls
+from sidestage.rooms.qa import service as qa
+from sidestage.rooms.tools import service as tools
+from sidestage.web.api import api
+from sidestage.web.api_kit import path_id
+from sidestage.web.keys import DB, VIEWER
+
+
+async def _moderated_session(db: AsyncSession, viewer: Viewer, session_id: int) -> Session:
+    session = await get_session(db, session_id)
+    if not viewer.moderates(session):
+        raise Forbidden("access.forbidden", "Only this session's organizers, hosts and moderators.")
+    return session
+
+
+def _csv(body: str, filename: str) -> web.Response:
+    response = web.Response(text=body, content_type="text/csv", charset="utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@api.route("GET", "/api/sessions/{id}/attendance", "Attendance figures of a session", tag="rooms")
+async def attendance_report(request: web.Request) -> dict[str, Any]:
+    async with request.app[DB]() as db:
+        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        return asdict(await attendance.report(db, session.id))
+
+
+@api.route("GET", "/api/sessions/{id}/attendance.csv", "Attendance intervals as CSV", tag="rooms")
+async def attendance_csv(request: web.Request) -> web.Response:
+    async with request.app[DB]() as db:
+        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        return _csv(await attendance.report_csv(db, session.id), f"attendance-{session.id}.csv")
+
+
+@api.route("GET", "/api/sessions/{id}/questions.csv", "The session's questions as CSV", tag="rooms")
+async def questions_csv(request: web.Request) -> web.Response:
+    async with request.app[DB]() as db:
+        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        return _csv(await qa.questions_csv(db, session.id), f"questions-{session.id}.csv")
+
+
+@api.route("GET", "/api/polls/{id}/results.csv", "A poll's results as CSV", tag="rooms")
+async def poll_csv(request: web.Request) -> web.Response:
+    async with request.app[DB]() as db:
+        poll = await polls.get_poll(db, path_id(request))
+        await _moderated_session(db, request[VIEWER], poll.session_id)
+        return _csv(await polls.results_csv(db, poll), f"poll-{poll.id}.csv")
+
+
+@api.route(
+    "GET", "/api/sessions/{id}/tools", "Tools launched in a session, with clicks", tag="rooms"
+)
+async def tool_figures(request: web.Request) -> list[dict[str, Any]]:
+    async with request.app[DB]() as db:
+        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        found = await tools.tools_of(db, session.id)
+        return [
+            {
+                "id": t.id,
+                "title": t.title,
+                "url": t.url,
+                "clicks": {
+                    str(org): n for org, n in (await tools.clicks_by_organization(db, t.id)).items()
+                },
+            }
+            for t in found
+        ]
+
+
+async def follow_tool(request: web.Request) -> web.Response:
+    """Count the click (and the clicker's inviting partner), then go to the tool."""
+    viewer = request[VIEWER]
+    async with transaction(request.app[DB]) as db:
+        tool = await tools.get_tool(db, path_id(request))
+        session = await get_session(db, tool.session_id)
+        account_id = viewer.account.id if viewer.account else None
+        await tools.click(db, tool, account_id, inviting_organization(viewer, session))
+    raise web.HTTPFound(tool.url)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(r"/tools/{id:\d+}/go", follow_tool)
