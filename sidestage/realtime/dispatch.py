@@ -58,8 +58,8 @@ class Dispatcher:
     async def run(self, command: Command, connection: Connection, data: Any) -> Ack:
         feature = command.name.split(".")[0]
         try:
-            payload = self._parse(command, feature, data)
             await self._flood_check(connection)
+            payload = self._parse(command, feature, data)
             return ok(await self._execute(command, feature, connection, payload))
         except SidestageError as error:
             return failed(error)

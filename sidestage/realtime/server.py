@@ -15,6 +15,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 from redis.asyncio import Redis
+from socketio.exceptions import ConnectionRefusedError as Refusal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.accounts.service import find_token_account
@@ -31,7 +32,6 @@ from sidestage.rooms.services import RoomServices
 
 SESSION_COOKIE = "sidestage_session"
 STOP_WITHIN = 30.0  # seconds for the ticker to finish its steps at shutdown
-Refusal = socketio.exceptions.ConnectionRefusedError
 
 
 class Realtime:

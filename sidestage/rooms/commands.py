@@ -38,7 +38,7 @@ class Connection:
     account_id: int
     name: str
     rooms: set[int] = field(default_factory=set)
-    voted_polls: set[int] = field(default_factory=set)
+    voted_polls: dict[int, int] = field(default_factory=dict)  # poll -> its session
 
 
 @dataclass

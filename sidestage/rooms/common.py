@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from sidestage.platform.accounts.models import Account
-from sidestage.platform.errors import InvalidInput, RateLimited
+from sidestage.platform.errors import InvalidInput, NotFound, RateLimited
 from sidestage.rooms.commands import Context
 
 
@@ -16,6 +16,11 @@ class Author(BaseModel):
 
 def author_of(account: Account) -> Author:
     return Author(id=account.id, name=account.display_name)
+
+
+async def require_person(ctx: Context, account_id: int, feature: str) -> None:
+    if await ctx.db.get(Account, account_id) is None:
+        raise NotFound(f"{feature}.no_such_person", "There is no such participant.")
 
 
 def clean_text(raw: str, limit: int, feature: str) -> str:

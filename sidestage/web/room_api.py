@@ -76,12 +76,15 @@ async def tool_figures(request: web.Request) -> list[dict[str, Any]]:
                 "id": t.id,
                 "title": t.title,
                 "url": t.url,
-                "clicks": {
-                    str(org): n for org, n in (await tools.clicks_by_organization(db, t.id)).items()
-                },
+                "clicks": _by_organization(await tools.clicks_by_organization(db, t.id)),
             }
             for t in found
         ]
+
+
+def _by_organization(clicks: dict[int | None, int]) -> dict[str, int]:
+    """Keyed by partner id; clicks from people no partner invited under "unattributed"."""
+    return {str(org) if org else "unattributed": n for org, n in clicks.items()}
 
 
 async def follow_tool(request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ from sidestage.rooms import events as audience
 from sidestage.rooms.chat import events
 from sidestage.rooms.chat.models import ChatMessage, ChatMute
 from sidestage.rooms.commands import Context
-from sidestage.rooms.common import clean_text, rate_limit
+from sidestage.rooms.common import clean_text, rate_limit, require_person
 from sidestage.rooms.room import service as room
 
 MAX_LENGTH = 1000
@@ -29,7 +29,6 @@ async def send(ctx: Context, session_id: int, raw: str, client_id: str | None) -
             return earlier  # a resend after a dropped connection: same message, no double
     text = clean_text(raw, MAX_LENGTH, "chat")
     await _check_may_write(ctx, session_id)
-    await rate_limit(ctx, "chat", *RATE)
     message = ChatMessage(
         session_id=session_id,
         account_id=ctx.account.id,
@@ -56,8 +55,10 @@ async def _by_client_id(
 
 
 async def _check_may_write(ctx: Context, session_id: int) -> None:
+    """Mutes, slow mode and the rate limit hold for participants, not for moderators."""
     if ctx.session is not None and ctx.viewer.moderates(ctx.session):
         return
+    await rate_limit(ctx, "chat", *RATE)
     mute = await ctx.db.get(ChatMute, (session_id, ctx.account.id))
     if mute is not None and mute.until > utcnow():
         raise Forbidden("chat.muted", "A moderator muted you in this chat for a while.")
@@ -135,6 +136,7 @@ async def delete(ctx: Context, message_id: int) -> None:
 
 
 async def mute(ctx: Context, session_id: int, account_id: int, minutes: int) -> ChatMute:
+    await require_person(ctx, account_id, "chat")
     until = utcnow() + timedelta(minutes=minutes)
     found = await ctx.db.get(ChatMute, (session_id, account_id))
     if found is None:

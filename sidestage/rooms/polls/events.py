@@ -8,7 +8,7 @@ from sidestage.rooms.polls.models import Poll
 
 
 class PollOut(BaseModel):
-    """``poll.opened`` to the room; ``poll.created`` and ``poll.changed`` to moderators."""
+    """``poll.opened`` to the room; ``poll.created`` to moderators."""
 
     poll_id: int
     session_id: int

@@ -80,6 +80,7 @@ async def close_poll(ctx: Context, p: PollIn) -> dict[str, Any]:
 )
 async def vote(ctx: Context, p: VoteIn) -> dict[str, Any]:
     poll = await service.vote(ctx, p.poll_id, p.choices)
+    ctx.connection.voted_polls[poll.id] = poll.session_id
     if poll.results_shown == ResultsShown.AFTER_VOTE:
         ctx.outbox.after_commit.append(
             lambda: ctx.services.transport.join(ctx.connection.sid, poll_voters(poll.id))

@@ -167,10 +167,11 @@ async def publish_results(db: AsyncSession, poll_id: int, outbox: Outbox) -> Non
     if poll is None:
         return
     results = await tally(db, poll)
-    outbox.add("poll.results_changed", results, audience.moderators(poll.session_id))
     if poll.results_shown == ResultsShown.LIVE or poll.status == PollStatus.CLOSED:
         outbox.add("poll.results_changed", results, audience.room(poll.session_id))
-    elif poll.results_shown == ResultsShown.AFTER_VOTE:
+        return  # moderators are in the room too
+    outbox.add("poll.results_changed", results, audience.moderators(poll.session_id))
+    if poll.results_shown == ResultsShown.AFTER_VOTE:
         outbox.add("poll.results_changed", results, audience.poll_voters(poll.id))
 
 

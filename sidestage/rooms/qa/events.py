@@ -24,6 +24,13 @@ class QuestionOut(BaseModel):
     at: datetime
 
 
+class QueueChanged(BaseModel):
+    """``qa.queue_changed`` to the room: whether new questions wait for approval."""
+
+    session_id: int
+    moderated: bool
+
+
 class Removed(BaseModel):
     """``qa.question_removed`` to the room: hidden or withdrawn."""
 

@@ -46,7 +46,8 @@ async def ask(
         if earlier is not None:
             return earlier
     text = clean_text(raw, MAX_LENGTH, "qa")
-    await rate_limit(ctx, "qa", *RATE)
+    if ctx.session is None or not ctx.viewer.moderates(ctx.session):
+        await rate_limit(ctx, "qa", *RATE)
     queued = (await room.settings_of(ctx.db, session_id)).qa_moderated
     question = Question(
         session_id=session_id,
@@ -65,8 +66,7 @@ async def ask(
 
 def _announce(ctx: Context, question: Question, name: str) -> None:
     """Moderators see every change with the author; the room sees shown questions only."""
-    mods = events.question_out(question, for_moderators=True)
-    ctx.outbox.add(name, mods, audience.moderators(question.session_id))
+    # Moderators are in both channels: their copy (with the author) goes last, so it wins.
     if question.status in SHOWN:
         public = events.question_out(question, for_moderators=False)
         ctx.outbox.add(name, public, audience.room(question.session_id))
@@ -76,6 +76,8 @@ def _announce(ctx: Context, question: Question, name: str) -> None:
     else:  # pending: only its author hears of it, besides the moderators
         own = events.question_out(question, for_moderators=False)
         ctx.outbox.add(name, own, audience.user(question.account_id))
+    mods = events.question_out(question, for_moderators=True)
+    ctx.outbox.add(name, mods, audience.moderators(question.session_id))
 
 
 async def get_question(db: AsyncSession, question_id: int) -> Question:
@@ -155,6 +157,8 @@ async def upvoted_by(db: AsyncSession, session_id: int, account_id: int) -> list
 
 async def set_moderated(ctx: Context, session_id: int, moderated: bool) -> None:
     await room.change_settings(ctx.db, session_id, qa_moderated=moderated)
+    body = events.QueueChanged(session_id=session_id, moderated=moderated)
+    ctx.outbox.add("qa.queue_changed", body, audience.room(session_id))
 
 
 async def questions_csv(db: AsyncSession, session_id: int) -> str:

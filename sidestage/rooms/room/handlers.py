@@ -12,7 +12,7 @@ from sidestage.platform.errors import Conflict, InvalidInput
 from sidestage.rooms import events as audience
 from sidestage.rooms.attendance import service as attendance
 from sidestage.rooms.commands import Connection, Context, Payload, Permission, registry
-from sidestage.rooms.common import MAX_ID
+from sidestage.rooms.common import MAX_ID, require_person
 from sidestage.rooms.room import events, service
 from sidestage.rooms.room.state import room_state
 from sidestage.rooms.services import RoomServices
@@ -64,9 +64,8 @@ async def _arrive(ctx: Context, organization_id: int | None) -> None:
         await attendance.open_interval(ctx.db, session_id, ctx.account.id, organization_id)
     connection.rooms.add(session_id)
     ctx.outbox.on_rollback.append(lambda: _undo_arrival(services, connection, session_id))
-    channels = [audience.room(session_id)] + [
-        audience.poll_voters(p) for p in connection.voted_polls
-    ]
+    voted = [p for p, s in connection.voted_polls.items() if s == session_id]
+    channels = [audience.room(session_id)] + [audience.poll_voters(p) for p in voted]
     if ctx.viewer.moderates(ctx.session):
         channels.append(audience.moderators(session_id))
     for channel in channels:
@@ -92,7 +91,9 @@ async def depart(services: RoomServices, connection: Connection, session_id: int
     if session_id not in connection.rooms:
         return
     connection.rooms.discard(session_id)
-    for channel in (audience.room(session_id), audience.moderators(session_id)):
+    voted = [p for p, s in connection.voted_polls.items() if s == session_id]
+    channels = [audience.room(session_id), audience.moderators(session_id)]
+    for channel in channels + [audience.poll_voters(p) for p in voted]:
         await services.transport.leave(connection.sid, channel)
     if await services.presence.leave(session_id, connection.account_id):
         async with services.db() as db, db.begin():
@@ -113,6 +114,7 @@ async def depart_all(services: RoomServices, connection: Connection) -> None:
 async def remove(ctx: Context, p: RemoveIn) -> dict[str, Any]:
     if p.account_id == ctx.account.id:
         raise InvalidInput("room.remove_self", "You cannot remove yourself.")
+    await require_person(ctx, p.account_id, "room")
     await service.remove(ctx.db, p.session_id, p.account_id, ctx.account.id)
     ctx.outbox.add(
         "room.removed", events.Removed(session_id=p.session_id), audience.user(p.account_id)

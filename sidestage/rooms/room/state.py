@@ -57,7 +57,7 @@ async def _open_polls(ctx: Context, session_id: int, moderator: bool) -> list[di
     for poll in await polls.polls_of(ctx.db, session_id, statuses=[PollStatus.OPEN]):
         mine = await polls.own_choices(ctx.db, poll.id, ctx.account.id)
         if mine is not None:
-            ctx.connection.voted_polls.add(poll.id)
+            ctx.connection.voted_polls[poll.id] = session_id
         entry: dict[str, Any] = {**poll_events.poll_out(poll).model_dump(mode="json"), "own": mine}
         if polls.may_see_results(poll, moderator, mine is not None):
             entry["tally"] = (await polls.tally(ctx.db, poll)).model_dump(mode="json")

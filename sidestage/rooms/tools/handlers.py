@@ -15,7 +15,7 @@ class LaunchIn(Payload):
     session_id: int = Field(ge=1, le=MAX_ID)
     title: str = Field(max_length=1000)
     url: str = Field(max_length=500)
-    description: str = Field(default="", max_length=4000)
+    description: str = Field(default="", max_length=2000)
 
 
 @registry.command(

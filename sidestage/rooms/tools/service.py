@@ -16,12 +16,12 @@ from sidestage.rooms.tools.models import Tool, ToolClick
 
 async def launch(ctx: Context, session_id: int, title: str, url: str, description: str) -> Tool:
     if not is_web_url(url.strip()):
-        raise InvalidInput("tool.bad_url", "A tool's address starts with https://.")
+        raise InvalidInput("tool.bad_url", "A tool's address starts with http:// or https://.")
     tool = Tool(
         session_id=session_id,
         title=clean_text(title, 200, "tool"),
         url=url.strip(),
-        description=description.strip()[:2000],
+        description=description.strip(),
         organization_id=ctx.session.host_organization_id if ctx.session else None,
         launched_by=ctx.account.id,
     )
