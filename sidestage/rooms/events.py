@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -46,6 +46,21 @@ def poll_voters(poll_id: int) -> Audience:
 MARATHON = Audience("marathon")
 
 
+ModelT = TypeVar("ModelT", bound=type[BaseModel])
+
+# Every broadcast's name and payload model; docs/protocol.md documents each one.
+CATALOG: dict[str, type[BaseModel]] = {}
+
+
+def broadcast(*names: str) -> Callable[[ModelT], ModelT]:
+    def register(model: ModelT) -> ModelT:
+        for name in names:
+            CATALOG[name] = model
+        return model
+
+    return register
+
+
 @dataclass(frozen=True)
 class Event:
     name: str
@@ -65,6 +80,8 @@ class Outbox:
     on_rollback: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     def add(self, name: str, body: BaseModel, audience: Audience) -> None:
+        if CATALOG.get(name) is not type(body):
+            raise ValueError(f"event {name} is not declared with {type(body).__name__}")
         self.events.append(Event(name, body.model_dump(mode="json"), audience))
 
     def poll_changed(self, poll_id: int) -> None:

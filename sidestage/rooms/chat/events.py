@@ -8,8 +8,10 @@ from pydantic import BaseModel
 
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.common import Author
+from sidestage.rooms.events import broadcast
 
 
+@broadcast("chat.posted")
 class Posted(BaseModel):
     """``chat.posted`` to the room."""
 
@@ -20,6 +22,7 @@ class Posted(BaseModel):
     at: datetime
 
 
+@broadcast("chat.deleted")
 class Deleted(BaseModel):
     """``chat.deleted`` to the room."""
 
@@ -27,6 +30,7 @@ class Deleted(BaseModel):
     session_id: int
 
 
+@broadcast("chat.slow_mode_changed")
 class SlowModeChanged(BaseModel):
     """``chat.slow_mode_changed`` to the room."""
 
@@ -34,6 +38,7 @@ class SlowModeChanged(BaseModel):
     seconds: int
 
 
+@broadcast("chat.muted")
 class Muted(BaseModel):
     """``chat.muted`` to the muted person only."""
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from sidestage.rooms.events import broadcast
 from sidestage.rooms.polls.models import Poll
 
 
+@broadcast("poll.opened", "poll.created")
 class PollOut(BaseModel):
     """``poll.opened`` to the room; ``poll.created`` to moderators."""
 
@@ -20,6 +22,7 @@ class PollOut(BaseModel):
     status: str
 
 
+@broadcast("poll.closed")
 class Closed(BaseModel):
     """``poll.closed`` to the room."""
 
@@ -27,6 +30,7 @@ class Closed(BaseModel):
     session_id: int
 
 
+@broadcast("poll.results_changed")
 class Results(BaseModel):
     """``poll.results_changed``: to the room, to voters or to moderators, as the poll shows."""
 

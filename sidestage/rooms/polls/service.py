@@ -130,18 +130,23 @@ async def _upsert_ballot(db: AsyncSession, poll_id: int, account_id: int) -> Non
 
 
 async def tally(db: AsyncSession, poll: Poll) -> events.Results:
+    """Counts and voters from one statement, so both come from the same snapshot even
+    while votes keep arriving (a ballot and its choices commit together)."""
+    voters = (
+        select(func.count())
+        .select_from(PollBallot)
+        .where(PollBallot.poll_id == poll.id)
+        .scalar_subquery()
+    )
     rows = await db.execute(
-        select(PollChoice.option, func.count())
+        select(PollChoice.option, func.count(), voters)
         .where(PollChoice.poll_id == poll.id)
         .group_by(PollChoice.option)
     )
-    counts = [0] * len(poll.options)
-    for option, count in rows:
-        counts[option] = int(count)
-    voters = await db.scalar(
-        select(func.count()).select_from(PollBallot).where(PollBallot.poll_id == poll.id)
-    )
-    return events.Results(poll_id=poll.id, counts=counts, voters=int(voters or 0))
+    counts, total = [0] * len(poll.options), 0
+    for option, count, everyone in rows:
+        counts[option], total = int(count), int(everyone)
+    return events.Results(poll_id=poll.id, counts=counts, voters=total)
 
 
 async def own_choices(db: AsyncSession, poll_id: int, account_id: int) -> list[int] | None:

@@ -7,9 +7,11 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from sidestage.rooms.common import Author
+from sidestage.rooms.events import broadcast
 from sidestage.rooms.qa.models import Question
 
 
+@broadcast("qa.question_added", "qa.question_changed")
 class QuestionOut(BaseModel):
     """``qa.question_added`` and ``qa.question_changed``."""
 
@@ -24,6 +26,7 @@ class QuestionOut(BaseModel):
     at: datetime
 
 
+@broadcast("qa.queue_changed")
 class QueueChanged(BaseModel):
     """``qa.queue_changed`` to the room: whether new questions wait for approval."""
 
@@ -31,6 +34,7 @@ class QueueChanged(BaseModel):
     moderated: bool
 
 
+@broadcast("qa.question_removed")
 class Removed(BaseModel):
     """``qa.question_removed`` to the room: hidden or withdrawn."""
 

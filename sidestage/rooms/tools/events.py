@@ -6,9 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from sidestage.rooms.events import broadcast
 from sidestage.rooms.tools.models import Tool
 
 
+@broadcast("tool.launched")
 class ToolOut(BaseModel):
     """``tool.launched`` to the room. ``link`` counts the click, then redirects to ``url``."""
 

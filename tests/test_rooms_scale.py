@@ -1,0 +1,168 @@
+"""Two server processes sharing one PostgreSQL and one Redis behave as one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from sidestage.platform.access.models import Role, RoleGrant
+from sidestage.platform.accounts.models import Account
+from sidestage.platform.db import create_engine, session_factory, transaction
+from sidestage.platform.demo import load_demo
+from sidestage.platform.program.models import Session
+from sidestage.rooms.attendance.models import AttendanceInterval
+from sidestage.rooms.polls.models import PollBallot
+from tests.conftest import REDIS_URL
+from tests.live import Client, ServerProcess
+
+
+@pytest.fixture
+def backend() -> str:
+    return "postgresql"  # two processes share a real database server
+
+
+class Cluster:
+    def __init__(self, database_url: str, a: ServerProcess, b: ServerProcess) -> None:
+        self.database_url, self.a, self.b = database_url, a, b
+        self.clients: list[Client] = []
+        self.room = 0
+
+    async def token(self, name: str) -> str:
+        url = f"{self.a.url}/api/auth/guest"
+        async with aiohttp.ClientSession() as http, http.post(url, json={"name": name}) as answer:
+            return str((await answer.json())["token"])
+
+    async def organizer_token(self) -> str:
+        token = await self.token("Organizer")
+        engine = create_engine(self.database_url)
+        async with transaction(session_factory(engine)) as db:
+            account = await db.scalar(select(Account).order_by(Account.id.desc()).limit(1))
+            db.add(RoleGrant(account_id=account.id, role=Role.ORGANIZER))  # type: ignore[union-attr]
+        await engine.dispose()
+        return token
+
+    async def join(self, server: ServerProcess, token: str) -> Client:
+        client = await Client(server.url, token).connect()
+        self.clients.append(client)
+        await client.ok("room.enter", {"session_id": self.room})
+        return client
+
+    async def count(self, model: type) -> int:
+        engine = create_engine(self.database_url)
+        async with session_factory(engine)() as db:
+            found = int(await db.scalar(select(func.count()).select_from(model)) or 0)
+        await engine.dispose()
+        return found
+
+
+@pytest.fixture
+async def cluster(database_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()  # this test's Redis database starts empty
+    await redis.aclose()
+    engine = create_engine(database_url)
+    async with transaction(session_factory(engine)) as db:
+        await load_demo(db)
+        room = await db.scalar(
+            select(Session.id)
+            .where(Session.visibility == "public", Session.kind == "side_event")
+            .limit(1)
+        )
+    await engine.dispose()
+    a = ServerProcess(database_url, REDIS_URL, str(tmp_path / "a"))
+    b = ServerProcess(database_url, REDIS_URL, str(tmp_path / "b"))
+    try:
+        await asyncio.to_thread(a.wait_ready)
+        await asyncio.to_thread(b.wait_ready)
+        built = Cluster(database_url, a, b)
+        built.room = int(room or 0)
+        yield built
+        for client in built.clients:
+            await client.close()
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def test_chat_crosses_processes_and_counts_agree(cluster: Cluster) -> None:
+    on_a = await cluster.join(cluster.a, await cluster.token("On A"))
+    on_b = await cluster.join(cluster.b, await cluster.token("On B"))
+    sent = await on_a.ok("chat.send", {"session_id": cluster.room, "text": "across"})
+    arrived = await on_b.wait_for("chat.posted", lambda m: m["id"] == sent["id"])
+    assert arrived["text"] == "across"
+    for client in (on_a, on_b):
+        await client.wait_for("room.count_changed", lambda c: c["count"] == 2)
+
+
+async def test_one_person_two_tabs_two_processes(cluster: Cluster) -> None:
+    moderator = await cluster.join(cluster.a, await cluster.organizer_token())
+    token = await cluster.token("Two tabs")
+    tabs = [await cluster.join(server, token) for server in (cluster.a, cluster.b)]
+    await moderator.wait_for("room.count_changed", lambda c: c["count"] == 2)  # not 3
+    made = await moderator.ok(
+        "poll.create", {"session_id": cluster.room, "question": "?", "options": ["a", "b"]}
+    )
+    await moderator.ok("poll.open", {"poll_id": made["poll_id"]})
+    await asyncio.gather(
+        *(
+            tab.ok("poll.vote", {"poll_id": made["poll_id"], "choices": [n]})
+            for n, tab in enumerate(tabs)
+        )
+    )
+    result = await moderator.wait_for("poll.results_changed", lambda r: r["voters"] == 1)
+    assert sum(result["counts"]) == 1
+    assert await cluster.count(PollBallot) == 1
+    assert await cluster.count(AttendanceInterval) == 2  # the moderator's stay and theirs
+
+
+async def test_two_hundred_voters_across_two_processes(cluster: Cluster) -> None:
+    moderator = await cluster.join(cluster.a, await cluster.organizer_token())
+    tokens = await asyncio.gather(*(cluster.token(f"Voter {n}") for n in range(200)))
+    voters = await asyncio.gather(
+        *(cluster.join(cluster.a if n % 2 else cluster.b, token) for n, token in enumerate(tokens))
+    )
+    made = await moderator.ok(
+        "poll.create",
+        {"session_id": cluster.room, "question": "Where?", "options": ["North", "South", "East"]},
+    )
+    await moderator.ok("poll.open", {"poll_id": made["poll_id"]})
+    answers = await asyncio.gather(
+        *(
+            voter.call("poll.vote", {"poll_id": made["poll_id"], "choices": [n % 3]})
+            for n, voter in enumerate(voters)
+        )
+    )
+    assert all(answer["ok"] for answer in answers), [a for a in answers if not a["ok"]][:3]
+    expected = [len(range(0, 200, 3)), len(range(1, 200, 3)), len(range(2, 200, 3))]
+    final = await moderator.wait_for("poll.results_changed", lambda r: r["voters"] == 200)
+    assert final["counts"] == expected
+    on_b = voters[0]  # joined through process B
+    seen = await on_b.wait_for("poll.results_changed", lambda r: r["voters"] == 200)
+    assert seen["counts"] == expected
+    assert await cluster.count(PollBallot) == 200
+    await moderator.wait_for("room.count_changed", lambda c: c["count"] == 201)
+
+
+async def test_a_crashed_process_is_swept(cluster: Cluster) -> None:
+    watcher = await cluster.join(cluster.a, await cluster.token("Stays"))
+    await cluster.join(cluster.b, await cluster.token("Loses its server"))
+    await watcher.wait_for("room.count_changed", lambda c: c["count"] == 2)
+    cluster.b.crash()
+    cluster.clients = [watcher]
+    # B's heartbeat lapses (15 s); A's sweeper takes its connections out and ends their stays.
+    await watcher.wait_for("room.count_changed", lambda c: c["count"] == 1, within=40)
+    engine = create_engine(cluster.database_url)
+    async with session_factory(engine)() as db:
+        still_open = await db.scalar(
+            select(func.count())
+            .select_from(AttendanceInterval)
+            .where(AttendanceInterval.ended_at.is_(None))
+        )
+    await engine.dispose()
+    assert still_open == 1  # only the watcher's
