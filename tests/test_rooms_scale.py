@@ -146,7 +146,7 @@ async def test_two_hundred_voters_across_two_processes(cluster: Cluster) -> None
     seen = await on_b.wait_for("poll.results_changed", lambda r: r["voters"] == 200)
     assert seen["counts"] == expected
     assert await cluster.count(PollBallot) == 200
-    await moderator.wait_for("room.count_changed", lambda c: c["count"] == 201)
+    await moderator.wait_for("room.count_changed", lambda c: c["count"] == 201, within=20)
 
 
 async def test_a_crashed_process_is_swept(cluster: Cluster) -> None:

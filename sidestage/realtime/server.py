@@ -86,8 +86,8 @@ class Realtime:
 
     def _handler_for(self, command: Command) -> Callable[..., Any]:
         async def handle(sid: str, data: Any = None) -> dict[str, Any]:
-            assert self.dispatcher is not None and self.transport is not None
-            connection = self.transport.connections.get(sid)
+            assert self.dispatcher is not None
+            connection = (await self.sio.get_session(sid)).get("connection")
             if connection is None:  # a command racing the disconnect
                 return {
                     "ok": False,
@@ -107,6 +107,9 @@ class Realtime:
         if account.banned_at is not None:
             raise _refusal("auth.banned", "This account may no longer take part.")
         connection = Connection(sid=sid, account_id=account.id, name=account.display_name)
+        # The state lives in the Socket.IO session; the transport keeps an index of this
+        # process's connections for acting on a person's connections (removal).
+        await self.sio.save_session(sid, {"connection": connection})
         self.transport.connections[sid] = connection
         await self.sio.enter_room(sid, user(account.id).channel)
 

@@ -104,12 +104,14 @@ class Ticker:
         counts = await self.services.presence.counts(live)
         outbox = Outbox()
         for session_id, count in counts.items():
-            if self.sent_counts.get(session_id) != count and await self.claims.claim(
-                f"count:{session_id}", COUNT_TICK
-            ):
+            if self.sent_counts.get(session_id) == count:
+                continue
+            # Remember only what we sent: if another process holds this tick, it may have
+            # sent an older count, and ours must still go out on a later tick.
+            if await self.claims.claim(f"count:{session_id}", COUNT_TICK):
                 body = room_events.CountChanged(session_id=session_id, count=count)
                 outbox.add("room.count_changed", body, audience.room(session_id))
-            self.sent_counts[session_id] = count
+                self.sent_counts[session_id] = count
         if await self.claims.claim("marathon", COUNT_TICK):
             feed = room_events.MarathonCounts(counts={str(k): v for k, v in counts.items()})
             outbox.add("marathon.counts", feed, audience.MARATHON)
