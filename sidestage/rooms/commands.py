@@ -18,6 +18,7 @@ from sidestage.platform.access.service import Viewer
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.program.models import Session
 from sidestage.rooms.events import Outbox
+from sidestage.rooms.services import RoomServices
 
 
 class Permission(enum.StrEnum):
@@ -51,7 +52,7 @@ class Context:
     session: Session | None
     connection: Connection
     outbox: Outbox
-    services: Any  # the process-wide services (presence, limiter), see realtime.state
+    services: RoomServices
 
 
 Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
@@ -98,6 +99,16 @@ class Registry:
 
 async def by_session_id(db: AsyncSession, payload: Any) -> int | None:
     return getattr(payload, "session_id", None)
+
+
+def room_of(model: type[Any], field: str) -> RoomResolver:
+    """The room of the item a payload names by id (a message, a poll, a question)."""
+
+    async def resolve(db: AsyncSession, payload: Any) -> int | None:
+        found = await db.get(model, getattr(payload, field))
+        return int(found.session_id) if found is not None else None
+
+    return resolve
 
 
 registry = Registry()

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.rooms.chat import events, service
 from sidestage.rooms.chat.models import ChatMessage
-from sidestage.rooms.commands import Context, Payload, Permission, registry
+from sidestage.rooms.commands import Context, Payload, Permission, registry, room_of
 from sidestage.rooms.common import CLIENT_ID, MAX_ID
 
 
@@ -44,9 +43,7 @@ class SlowModeIn(Payload):
     seconds: int = Field(ge=0, le=service.MAX_SLOW_MODE)
 
 
-async def message_room(db: AsyncSession, payload: MessageIn) -> int | None:
-    message = await db.get(ChatMessage, payload.message_id)
-    return message.session_id if message else None
+message_room = room_of(ChatMessage, "message_id")
 
 
 def listed(messages: list[ChatMessage]) -> list[dict[str, Any]]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.rooms.commands import Context, Payload, Permission, registry
+from sidestage.rooms.commands import Context, Payload, Permission, registry, room_of
 from sidestage.rooms.common import MAX_ID
 from sidestage.rooms.events import poll_voters
 from sidestage.rooms.polls import service
@@ -32,9 +31,7 @@ class VoteIn(Payload):
     choices: list[int] = Field(max_length=service.MAX_OPTIONS)
 
 
-async def poll_room(db: AsyncSession, payload: PollIn | VoteIn) -> int | None:
-    poll = await db.get(Poll, payload.poll_id)
-    return poll.session_id if poll else None
+poll_room = room_of(Poll, "poll_id")
 
 
 @registry.command("poll.create", CreateIn, Permission.MODERATOR, summary="Prepare a poll")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.rooms.commands import Context, Payload, Permission, registry
+from sidestage.rooms.commands import Context, Payload, Permission, registry, room_of
 from sidestage.rooms.common import CLIENT_ID, MAX_ID
 from sidestage.rooms.qa import service
 from sidestage.rooms.qa.models import Question
@@ -34,9 +33,7 @@ class QueueIn(Payload):
     moderated: bool
 
 
-async def question_room(db: AsyncSession, payload: QuestionIn | ModerateIn) -> int | None:
-    question = await db.get(Question, payload.question_id)
-    return question.session_id if question else None
+question_room = room_of(Question, "question_id")
 
 
 @registry.command("qa.ask", AskIn, Permission.PARTICIPANT, summary="Ask a question")
