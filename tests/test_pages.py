@@ -160,7 +160,7 @@ async def test_guest_is_refused_invite_only_page_and_admitted_by_link(
     assert closed is not None
     page = await (await client.get(f"/sessions/{closed.id}")).text()
     assert "invited participants only" in page
-    host = await _signed_in_host(client, db, closed.host_organization_id)
+    await _signed_in_host(client, db, closed.host_organization_id)
     token = await csrf_from(client, "/host")
     created = await client.post(
         f"/host/{closed.host_organization_id}/invites",
@@ -181,7 +181,6 @@ async def test_guest_is_refused_invite_only_page_and_admitted_by_link(
         days=6
     )
     await client.post("/logout", data={"csrf_token": token})
-    del host
 
     invite_page = await client.get(f"/invite/{invite.code}")
     assert invite_page.status == 200

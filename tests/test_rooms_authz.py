@@ -79,9 +79,7 @@ class Fixtures:
 
     async def someone(self) -> int:
         token = await guest_token(self.world.http, "Target")
-        target = await self.world.connect(token)
         me = await self.world.http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
-        del target
         return int((await me.json())["id"])
 
     async def own_message(self, caller: Client) -> int:
@@ -107,11 +105,8 @@ class Fixtures:
 Payload = Callable[[Fixtures, Client], Awaitable[dict[str, Any]]]
 
 
-def _room(f: Fixtures, c: Client) -> Awaitable[dict[str, Any]]:
-    async def build() -> dict[str, Any]:
-        return dict(f.room)
-
-    return build()
+async def _room(f: Fixtures, c: Client) -> dict[str, Any]:
+    return dict(f.room)
 
 
 async def _poll_draft(f: Fixtures, c: Client) -> dict[str, Any]:

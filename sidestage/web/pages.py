@@ -57,9 +57,10 @@ async def program_page(request: web.Request) -> dict[str, Any]:
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         day = _chosen_day(conference, request.query.get("day"))
-        sessions = await program.list_sessions(db, conference.id, day_id=day.id if day else None)
         all_sessions = await program.list_sessions(db, conference.id)
         tracks = await program.list_tracks(db, conference.id)
+    # One query serves both the day's grid and the language filter's choices.
+    sessions = [s for s in all_sessions if day is None or s.day_id == day.id]
     shown = [s for s in sessions if _matches(s, filters)]
     return {
         "conference": conference,

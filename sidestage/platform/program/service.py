@@ -54,12 +54,8 @@ async def get_conference(db: AsyncSession, acronym: str | None = None) -> Confer
     return conference
 
 
-async def list_sessions(
-    db: AsyncSession, conference_id: int, *, day_id: int | None = None
-) -> Sequence[Session]:
+async def list_sessions(db: AsyncSession, conference_id: int) -> Sequence[Session]:
     query = select(Session).where(Session.conference_id == conference_id)
-    if day_id is not None:
-        query = query.where(Session.day_id == day_id)
     query = query.options(*_SESSION_DETAILS).order_by(Session.starts_at, Session.room_id)
     return (await db.scalars(query)).all()
 
