@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# What the browser tests inject into pages (axe-core), as tests/browser/package-lock.json pins it.
+BROWSER_JS := tests/browser/node_modules
 LOCALES := ar fr es
 CATALOGS := $(foreach l,$(LOCALES),sidestage/locale/$(l)/LC_MESSAGES/messages.mo)
 
@@ -13,7 +15,7 @@ run: install
 	$(BIN)/sidestage demo
 	$(BIN)/sidestage serve
 
-test: install
+test: install $(BROWSER_JS)
 	$(BIN)/pytest -q
 
 install: $(INSTALLED) $(CATALOGS)
@@ -24,13 +26,21 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
 	touch $@
 
+# Only the tests need Node, so `make run` works without it. The folder's time stamp is what
+# make compares with the lock: touch it, whatever npm did to it.
+$(BROWSER_JS): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
+
 # Catalogs are compiled at install; the sources (.po) are what the repository keeps.
 sidestage/locale/%/LC_MESSAGES/messages.mo: sidestage/locale/%/LC_MESSAGES/messages.po $(INSTALLED)
 	$(BIN)/pybabel compile -D messages -i $< -o $@ -l $*
 
-# After changing a user-visible string: extract it, then translate the new entries.
+# After changing a user-visible string: extract it, then translate the new entries. The calls
+# whose message argument is for people are listed once, in sidestage/web/i18n.py.
+messages: ERROR_KEYWORDS = $(shell $(BIN)/python -c "from sidestage.web.i18n import ERROR_KEYWORDS as k; print(' '.join(f'-k {n}:2' for n in k))")
 messages: $(INSTALLED)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o sidestage/locale/messages.pot --no-location --sort-output $(foreach k,SidestageError InvalidInput Unauthenticated Forbidden NotFound Conflict PayloadTooLarge RateLimited,-k $(k):2) sidestage
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o sidestage/locale/messages.pot --no-location --sort-output $(ERROR_KEYWORDS) sidestage
 	$(foreach l,$(LOCALES),test -f sidestage/locale/$(l)/LC_MESSAGES/messages.po || $(BIN)/pybabel init -D messages -i sidestage/locale/messages.pot -d sidestage/locale -l $(l);)
 	$(BIN)/pybabel update -D messages -i sidestage/locale/messages.pot -d sidestage/locale --no-fuzzy-matching
 
@@ -40,4 +50,4 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check sidestage tests
 
 clean:
-	rm -rf $(VENV) var sidestage/locale/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) var sidestage/locale/*/LC_MESSAGES/*.mo $(BROWSER_JS)

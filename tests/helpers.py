@@ -46,6 +46,18 @@ async def user_with_role(
     """A registered account holding ``role``, signed in: returns its bearer token."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
     token = await registered_token(client, email)
+    await grant_by_email(factory, email, role, organization_id, session_id)
+    return token
+
+
+async def grant_by_email(
+    factory: async_sessionmaker[AsyncSession],
+    email: str,
+    role: Role,
+    organization_id: int | None = None,
+    session_id: int | None = None,
+) -> None:
+    """Straight into the database: for tests where granting is not what is under test."""
     async with transaction(factory) as db:
         account = await accounts.find_account_by_email(db, email)
         assert account is not None
@@ -57,7 +69,6 @@ async def user_with_role(
                 session_id=session_id,
             )
         )
-    return token
 
 
 async def load_demo_program(factory: async_sessionmaker[AsyncSession]) -> Any:

@@ -102,12 +102,17 @@ class ServerProcess:
         }
         if redis_url:
             env["SIDESTAGE_REDIS_URL"] = redis_url
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sidestage.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # The log goes to a file, never a pipe: a pipe nobody reads fills up (64 KiB of
+        # access lines) and then blocks the server in the middle of a test.
+        os.makedirs(data_dir, exist_ok=True)
+        self.log_path = os.path.join(data_dir, "server.log")
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "sidestage.cli", "serve"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
 
     @property
     def url(self) -> str:
@@ -117,13 +122,26 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited: {self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)  # polling a starting process; no event to wait on
         raise TimeoutError("server did not start")
+
+    def log_tail(self, size: int = 2000) -> str:
+        return self._log()[-size:]
+
+    def log_errors(self, size: int = 6000) -> str:
+        """The log's error entries and their traces, without the access lines around them."""
+        lines = self._log().splitlines()
+        kept = [line for line in lines if "aiohttp.access" not in line]
+        return "\n".join(kept)[-size:]
+
+    def _log(self) -> str:
+        with open(self.log_path, "rb") as log:
+            return log.read().decode(errors="replace")
 
     def stop(self) -> None:
         self.process.terminate()

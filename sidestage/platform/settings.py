@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sidestage.platform.errors import ConfigurationError
 
@@ -31,6 +32,9 @@ class Settings:
     trust_proxy: bool
     conference: str | None
     public_url: str | None
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = None  # shared with coturn (use-auth-secret)
 
     @property
     def production(self) -> bool:
@@ -54,7 +58,33 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         trust_proxy=environ.get("SIDESTAGE_TRUST_PROXY", "") in ("1", "true", "yes"),
         conference=environ.get("SIDESTAGE_CONFERENCE") or None,
         public_url=environ.get("SIDESTAGE_PUBLIC_URL") or None,
+        **_ice(environ),
     )
+
+
+ICE_SCHEMES = {"stun": ("stun:", "stuns:"), "turn": ("turn:", "turns:")}
+MIN_TURN_SECRET_LENGTH = 16
+
+
+def _ice(environ: Mapping[str, str]) -> dict[str, Any]:
+    """STUN and TURN servers for WebRTC: comma-separated URLs, and coturn's shared secret."""
+    stun = _ice_urls(environ.get("SIDESTAGE_STUN_URLS", ""), "stun")
+    turn = _ice_urls(environ.get("SIDESTAGE_TURN_URL", ""), "turn")
+    secret = environ.get("SIDESTAGE_TURN_SECRET") or None
+    if turn and (secret is None or len(secret) < MIN_TURN_SECRET_LENGTH):
+        raise ConfigurationError(
+            "SIDESTAGE_TURN_URL needs SIDESTAGE_TURN_SECRET, the secret coturn shares "
+            f"(at least {MIN_TURN_SECRET_LENGTH} characters)"
+        )
+    return {"stun_urls": stun, "turn_urls": turn, "turn_secret": secret if turn else None}
+
+
+def _ice_urls(raw: str, kind: str) -> tuple[str, ...]:
+    urls = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(ICE_SCHEMES[kind]) or len(url) > 300:
+            raise ConfigurationError(f"not a {kind} server URL: {url!r} (e.g. {kind}:host:3478)")
+    return urls
 
 
 def _sqlite_url(data_dir: Path) -> str:

@@ -16,24 +16,49 @@ from sidestage.platform.errors import ConfigurationError
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.server import install as install_realtime
-from sidestage.web import api, pages, room_api
+from sidestage.web import api, pages, room_api, room_pages
+from sidestage.web.assets import Assets
 from sidestage.web.errors import error_middleware
-from sidestage.web.i18n import Catalogs
-from sidestage.web.keys import CATALOGS, DB, ENGINE, LIMITER, REDIS, SETTINGS
-from sidestage.web.middleware import context_middleware, headers_middleware, proxy_middleware
+from sidestage.web.i18n import BrowserStrings, Catalogs
+from sidestage.web.keys import (
+    ASSETS,
+    BROWSER_STRINGS,
+    CATALOGS,
+    DB,
+    ENGINE,
+    LIMITER,
+    REDIS,
+    SETTINGS,
+)
+from sidestage.web.middleware import (
+    compression_middleware,
+    context_middleware,
+    headers_middleware,
+    proxy_middleware,
+)
 from sidestage.web.render import page_context
 
 PACKAGE = Path(__file__).resolve().parent.parent
+STATIC = PACKAGE / "static"
 MAX_BODY = 5 * 1024 * 1024  # a large schedule file is a few hundred KB
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[proxy_middleware, headers_middleware, error_middleware, context_middleware],
+        middlewares=[
+            proxy_middleware,
+            compression_middleware,
+            headers_middleware,
+            error_middleware,
+            context_middleware,
+        ],
     )
     app[SETTINGS] = settings
     app[CATALOGS] = Catalogs()
+    app[ASSETS] = Assets(STATIC)
+    services = (PACKAGE / "rooms", PACKAGE / "realtime")
+    app[BROWSER_STRINGS] = BrowserStrings(app[CATALOGS], STATIC / "js", services)
     _templates(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_hot_store)
@@ -41,7 +66,8 @@ def create_app(settings: Settings) -> web.Application:
     api.setup(app)
     room_api.setup(app)
     pages.setup(app)
-    app.router.add_static("/static/", PACKAGE / "static", name="static", append_version=True)
+    room_pages.setup(app)
+    app.router.add_get(r"/static/{version:\w+}/{name:.+}", app[ASSETS].serve)
     return app
 
 
@@ -55,7 +81,8 @@ def _templates(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals["static"] = lambda path: app.router["static"].url_for(filename=path)
+    environment.globals["static"] = app[ASSETS].url
+    environment.globals["modules"] = app[ASSETS].module_urls
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

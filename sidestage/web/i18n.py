@@ -6,14 +6,19 @@ sources, they are compiled in memory at start so the pages are never half-Englis
 
 from __future__ import annotations
 
+import functools
 import io
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale as BabelLocale
 from babel.dates import format_date, format_time, get_timezone_name
+from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -126,3 +131,53 @@ def common_time_zones() -> list[str]:
     return sorted(
         z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))
     )
+
+
+# The calls whose second argument is a message for people (as `make messages` extracts).
+ERROR_KEYWORDS = {
+    name: (2,)
+    for name in (
+        "SidestageError",
+        "InvalidInput",
+        "Unauthenticated",
+        "Forbidden",
+        "NotFound",
+        "Conflict",
+        "PayloadTooLarge",
+        "RateLimited",
+        "_refusal",  # the Socket.IO handshake's refusals
+    )
+}
+
+
+class BrowserStrings:
+    """The messages the browser code shows, translated, for the pages that load it.
+
+    The ES modules call ``_("...")`` like the templates do; the same extraction that fills
+    the catalog finds their strings here, so a page ships only what its code can say. The
+    live rooms' error messages come too: acks carry them in English, the page shows them
+    in its language.
+    """
+
+    def __init__(self, catalogs: Catalogs, scripts: Path, services: Iterable[Path]) -> None:
+        wanted = {m for path in sorted(scripts.rglob("*.js")) for m in _msgids(path, "javascript")}
+        for folder in services:
+            wanted |= {m for path in sorted(folder.rglob("*.py")) for m in _msgids(path, "python")}
+        self._json = {
+            code: json.dumps(
+                {m: t for m in sorted(wanted) if (t := catalogs.get(code).gettext(m)) != m},
+                ensure_ascii=False,
+            )
+            for code in LANGUAGES
+        }
+
+    def json_for(self, locale: Locale) -> str:
+        return self._json[locale.code]
+
+
+@functools.cache  # the package's own files: read once per process, not once per app
+def _msgids(path: Path, method: str) -> tuple[str, ...]:
+    keywords: dict[str, Any] = {"_": None} if method == "javascript" else ERROR_KEYWORDS
+    with path.open("rb") as handle:
+        found = extract(method, handle, keywords=keywords)
+        return tuple(message for _, message, _, _ in found if isinstance(message, str))

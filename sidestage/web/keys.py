@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sidestage.platform.access.service import Viewer
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
-from sidestage.web.i18n import Catalogs, Locale
+from sidestage.web.assets import Assets
+from sidestage.web.i18n import BrowserStrings, Catalogs, Locale
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -17,6 +18,8 @@ DB = web.AppKey("db", async_sessionmaker[AsyncSession])
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
 CATALOGS = web.AppKey("catalogs", Catalogs)
 REDIS = web.AppKey("redis", Redis)
+ASSETS = web.AppKey("assets", Assets)
+BROWSER_STRINGS = web.AppKey("browser_strings", BrowserStrings)
 
 VIEWER = web.RequestKey("viewer", Viewer)
 TOKEN = web.RequestKey("token", str)

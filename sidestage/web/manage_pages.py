@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from sidestage.platform.access import service as access
 from sidestage.platform.access.models import Role
@@ -16,8 +15,10 @@ from sidestage.platform.accounts import service as accounts
 from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unauthenticated
 from sidestage.platform.program import service as program
-from sidestage.platform.program.models import Organization, Session, SessionKind, Visibility
+from sidestage.platform.program.models import Organization, SessionKind, Visibility
 from sidestage.platform.program.schedule_format import parse_schedule
+from sidestage.rooms.attendance.figures import host_figures
+from sidestage.web import dashboard_pages
 from sidestage.web.api import base_url
 from sidestage.web.api_kit import path_id
 from sidestage.web.keys import DB, SETTINGS, VIEWER
@@ -35,6 +36,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/organizer/import", import_form)
     app.router.add_get(r"/organizer/sessions/{id:\d+}", session_settings_page)
     app.router.add_post(r"/organizer/sessions/{id:\d+}", session_settings_form)
+    dashboard_pages.setup(app)
 
 
 def _require_signed_in(request: web.Request) -> None:
@@ -70,10 +72,12 @@ async def host_page(request: web.Request, error: SidestageError | None = None) -
         organizations = await _hosted_organizations(db, viewer)
         if not organizations:
             raise NotFound("access.not_a_host", "You do not host any organization yet.")
-        panels = [await _host_panel(db, viewer, org) for org in organizations]
+        for org in organizations:  # the figures are read without a viewer: check here
+            access.require_host(viewer, org.id)
+        found = await host_figures(db, [org.id for org in organizations])
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
     context = {
-        "panels": panels,
+        "panels": [(org, found[org.id]) for org in organizations],
         "conference": conference,
         "base_url": base_url(request),
         "error": error,
@@ -89,20 +93,6 @@ async def _hosted_organizations(db: Any, viewer: access.Viewer) -> list[Organiza
         return list(await program.list_organizations(db))
     hosted = viewer.hosted_organizations()
     return [org for org in await program.list_organizations(db) if org.id in hosted]
-
-
-async def _host_panel(db: Any, viewer: access.Viewer, org: Organization) -> dict[str, Any]:
-    sessions = await db.scalars(
-        select(Session).where(Session.host_organization_id == org.id).order_by(Session.starts_at)
-    )
-    invites = await access.invites_of(db, viewer, org.id)
-    redemptions = {f.invite.id: await access.redemptions_of(db, f.invite.id) for f in invites}
-    return {
-        "organization": org,
-        "sessions": list(sessions),
-        "invites": invites,
-        "redemptions": redemptions,
-    }
 
 
 async def create_invite_form(request: web.Request) -> web.Response:

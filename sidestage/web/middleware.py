@@ -3,6 +3,8 @@ their language and time zone, and the CSRF check on every state-changing request
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from aiohttp import web
 
 from sidestage.platform.access.service import Viewer, load_viewer
@@ -24,6 +26,7 @@ from sidestage.web.security import (
     set_cookie,
 )
 
+SOCKET_PATH = "/socket.io/"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CONTENT_SECURITY_POLICY = (
@@ -44,6 +47,27 @@ async def proxy_middleware(request: web.Request, handler: Handler) -> web.Stream
     return await handler(request)
 
 
+COMPRESSED_TYPES = ("text/html", "application/json", "text/csv", "text/calendar")
+COMPRESS_FROM = 1024  # bytes; below this gzip's header costs more than it saves
+
+
+@web.middleware
+async def compression_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pages and API answers travel gzip-compressed: the room page must stay small on a
+    weak link. Static files come compressed already; Socket.IO frames are left alone."""
+    response = await handler(request)
+    if (
+        isinstance(response, web.Response)
+        and not response.prepared
+        and response.content_type in COMPRESSED_TYPES
+        and isinstance(response.body, bytes)
+        and len(response.body) >= COMPRESS_FROM
+        and "Content-Encoding" not in response.headers
+    ):
+        response.enable_compression()
+    return response
+
+
 @web.middleware
 async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
@@ -56,6 +80,11 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(SOCKET_PATH):
+        # Engine.IO's own requests: the Socket.IO server identifies the connection once, at
+        # its handshake, and checks the Origin; a viewer per long-polling request would
+        # cost two queries each, and its POSTs carry no form to hold a CSRF token.
+        return await handler(request)
     token = _bearer(request) or request.cookies.get(SESSION_COOKIE, "")
     request[TOKEN] = token
     request[VIEWER] = await _viewer(request, token)
@@ -91,7 +120,8 @@ def _time_zone(request: web.Request) -> str:
     account = request[VIEWER].account
     return (
         valid_time_zone(request.query.get("tz"))
-        or valid_time_zone(request.cookies.get(TIME_ZONE_COOKIE))
+        # Older pages wrote the cookie URL-encoded ("America%2FNew_York").
+        or valid_time_zone(unquote(request.cookies.get(TIME_ZONE_COOKIE, "")))
         or (account.time_zone if account and account.time_zone else "")
     )
 

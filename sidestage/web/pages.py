@@ -16,11 +16,13 @@ from sidestage.platform.errors import Unauthenticated
 from sidestage.platform.program import service as program
 from sidestage.platform.program.ical import calendar
 from sidestage.platform.program.models import Conference, Session, SessionKind
+from sidestage.realtime.server import REALTIME
 from sidestage.web import account_pages, manage_pages
 from sidestage.web.api import base_url
 from sidestage.web.api_kit import path_id
 from sidestage.web.i18n import common_time_zones, valid_time_zone
 from sidestage.web.keys import DB, SETTINGS, TIME_ZONE, VIEWER
+from sidestage.web.render import live_config
 from sidestage.web.security import LANGUAGE_COOKIE, TIME_ZONE_COOKIE, safe_next, set_cookie
 
 
@@ -56,7 +58,7 @@ async def program_page(request: web.Request) -> dict[str, Any]:
     filters = _filters(request)
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
-        day = _chosen_day(conference, request.query.get("day"))
+        day = program.day_to_show(conference, request.query.get("day"), utcnow())
         all_sessions = await program.list_sessions(db, conference.id)
         tracks = await program.list_tracks(db, conference.id)
     # One query serves both the day's grid and the language filter's choices.
@@ -65,7 +67,7 @@ async def program_page(request: web.Request) -> dict[str, Any]:
     return {
         "conference": conference,
         "day": day,
-        "slots": _slots(shown),
+        "slots": slots(shown),
         "filters": filters,
         "tracks": tracks,
         "kinds": list(SessionKind),
@@ -79,16 +81,6 @@ def _filters(request: web.Request) -> dict[str, str]:
     return {key: request.query.get(key, "")[:100] for key in ("language", "track", "kind")}
 
 
-def _chosen_day(conference: Conference, raw: str | None) -> Any:
-    if not conference.days:
-        return None
-    by_id = {str(day.id): day for day in conference.days}
-    if raw in by_id:
-        return by_id[raw]
-    today = utcnow().date()
-    return next((d for d in conference.days if d.date == today), conference.days[0])
-
-
 def _matches(session: Session, filters: dict[str, str]) -> bool:
     if filters["language"] and filters["language"] not in session.languages:
         return False
@@ -97,7 +89,7 @@ def _matches(session: Session, filters: dict[str, str]) -> bool:
     return not filters["kind"] or session.kind == filters["kind"]
 
 
-def _slots(sessions: Sequence[Session]) -> list[tuple[datetime, list[Session]]]:
+def slots(sessions: Sequence[Session]) -> list[tuple[datetime, list[Session]]]:
     """Sessions grouped by start time: each group is shown side by side, in parallel."""
     ordered = sorted(sessions, key=lambda s: (s.starts_at, s.room.position if s.room else 0))
     return [(start, list(group)) for start, group in groupby(ordered, key=lambda s: s.starts_at)]
@@ -140,11 +132,14 @@ async def marathon_page(request: web.Request) -> dict[str, Any]:
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         running, upcoming = await program.sessions_around(db, conference.id, now)
+    presence = request.app[REALTIME].services.presence
     return {
         "conference": conference,
         "running": running,
         "upcoming": upcoming,
+        "counts": await presence.counts(s.id for s in running + upcoming),
         "now": now,
+        "config": live_config(request, conference),
         **zones(request, conference),
     }
 

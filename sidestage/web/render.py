@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,8 +11,9 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from sidestage.platform.access.service import Viewer
+from sidestage.platform.program.models import Conference
 from sidestage.web.i18n import LANGUAGE_NAMES, LANGUAGES, Locale
-from sidestage.web.keys import CATALOGS, CSRF, LOCALE, SETTINGS, TIME_ZONE, VIEWER
+from sidestage.web.keys import BROWSER_STRINGS, CATALOGS, CSRF, LOCALE, SETTINGS, TIME_ZONE, VIEWER
 from sidestage.web.security import CSRF_FIELD, csrf_token
 
 
@@ -43,6 +45,23 @@ def iso_in_zone(moment: datetime, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
 
 
+def data_block(element_id: str, value: Any) -> Markup:
+    """JSON for the page's scripts, in a data block the browser never executes (so the
+    Content-Security-Policy allows it); ``<`` is escaped so no text can close the tag."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text.replace("<", "\\u003c")
+    return Markup(f'<script type="application/json" id="{escape(element_id)}">{text}</script>')
+
+
+def live_config(request: web.Request, conference: Conference) -> dict[str, Any]:
+    """What the browser code needs besides the markup: who it is and which clock to show."""
+    account = request[VIEWER].account
+    return {
+        "account_id": account.id if account else None,
+        "zone": request[TIME_ZONE] or conference.time_zone,
+    }
+
+
 def _labeller(locale: Locale, labels: dict[str, str]) -> Any:
     return lambda key: locale.gettext(labels.get(str(key), str(key)))
 
@@ -65,4 +84,8 @@ async def page_context(request: web.Request) -> dict[str, Any]:
         "kind_label": _labeller(locale, KIND_LABELS),
         "role_label": _labeller(locale, ROLE_LABELS),
         "translated": lambda base, translations: (translations or {}).get(locale.code) or base,
+        "data_block": data_block,
+        "browser_strings": lambda: data_block(
+            "sidestage-strings", request.app[BROWSER_STRINGS].json_for(locale)
+        ),
     }

@@ -9,20 +9,21 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.access.service import Viewer, inviting_organization
-from sidestage.platform.db import transaction
+from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.errors import Forbidden
 from sidestage.platform.program.models import Session
 from sidestage.platform.program.service import get_session
+from sidestage.realtime.ice import ice_servers
 from sidestage.rooms.attendance import service as attendance
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.qa import service as qa
 from sidestage.rooms.tools import service as tools
 from sidestage.web.api import api
 from sidestage.web.api_kit import path_id
-from sidestage.web.keys import DB, VIEWER
+from sidestage.web.keys import DB, SETTINGS, VIEWER
 
 
-async def _moderated_session(db: AsyncSession, viewer: Viewer, session_id: int) -> Session:
+async def moderated_session(db: AsyncSession, viewer: Viewer, session_id: int) -> Session:
     session = await get_session(db, session_id)
     if not viewer.moderates(session):
         raise Forbidden("access.forbidden", "Only this session's organizers, hosts and moderators.")
@@ -38,21 +39,21 @@ def _csv(body: str, filename: str) -> web.Response:
 @api.route("GET", "/api/sessions/{id}/attendance", "Attendance figures of a session", tag="rooms")
 async def attendance_report(request: web.Request) -> dict[str, Any]:
     async with request.app[DB]() as db:
-        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[VIEWER], path_id(request))
         return asdict(await attendance.report(db, session.id))
 
 
 @api.route("GET", "/api/sessions/{id}/attendance.csv", "Attendance intervals as CSV", tag="rooms")
 async def attendance_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
-        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[VIEWER], path_id(request))
         return _csv(await attendance.report_csv(db, session.id), f"attendance-{session.id}.csv")
 
 
 @api.route("GET", "/api/sessions/{id}/questions.csv", "The session's questions as CSV", tag="rooms")
 async def questions_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
-        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[VIEWER], path_id(request))
         return _csv(await qa.questions_csv(db, session.id), f"questions-{session.id}.csv")
 
 
@@ -60,7 +61,7 @@ async def questions_csv(request: web.Request) -> web.Response:
 async def poll_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         poll = await polls.get_poll(db, path_id(request))
-        await _moderated_session(db, request[VIEWER], poll.session_id)
+        await moderated_session(db, request[VIEWER], poll.session_id)
         return _csv(await polls.results_csv(db, poll), f"poll-{poll.id}.csv")
 
 
@@ -69,7 +70,7 @@ async def poll_csv(request: web.Request) -> web.Response:
 )
 async def tool_figures(request: web.Request) -> list[dict[str, Any]]:
     async with request.app[DB]() as db:
-        session = await _moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[VIEWER], path_id(request))
         found = await tools.tools_of(db, session.id)
         return [
             {
@@ -96,6 +97,15 @@ async def follow_tool(request: web.Request) -> web.Response:
         account_id = viewer.account.id if viewer.account else None
         await tools.click(db, tool, account_id, inviting_organization(viewer, session))
     raise web.HTTPFound(tool.url)
+
+
+@api.route("GET", "/api/rtc/ice-servers", "STUN and TURN servers for WebRTC", tag="rooms")
+async def rtc_ice_servers(request: web.Request) -> dict[str, Any]:
+    """Short-lived TURN credentials for the caller, beside the STUN servers."""
+    account = request[VIEWER].account
+    assert account is not None  # the route is for signed-in callers only
+    servers = ice_servers(request.app[SETTINGS], account.id, utcnow())
+    return {"ice_servers": servers}
 
 
 def setup(app: web.Application) -> None:

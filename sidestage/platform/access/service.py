@@ -59,6 +59,11 @@ class Viewer:
             g.role == Role.MODERATOR and g.session_id in (None, session.id) for g in self.grants
         )
 
+    @property
+    def moderates_any(self) -> bool:
+        """Whether some room is theirs to moderate (the console is worth showing them)."""
+        return any(g.role in (Role.ORGANIZER, Role.HOST, Role.MODERATOR) for g in self.grants)
+
     def has_session_role(self, session: Session) -> bool:
         return self.moderates(session) or any(
             g.role in SESSION_ROLES and g.session_id == session.id for g in self.grants
@@ -368,15 +373,3 @@ async def invites_of(db: AsyncSession, viewer: Viewer, organization_id: int) -> 
     return [
         InviteFigures(inv, title, count) for inv, title, count in (await db.execute(query)).all()
     ]
-
-
-async def redemptions_of(
-    db: AsyncSession, invite_id: int
-) -> Sequence[tuple[InviteRedemption, Account]]:
-    query = (
-        select(InviteRedemption, Account)
-        .join(Account, Account.id == InviteRedemption.account_id)
-        .where(InviteRedemption.invite_id == invite_id)
-        .order_by(InviteRedemption.redeemed_at)
-    )
-    return [(r, a) for r, a in (await db.execute(query)).all()]

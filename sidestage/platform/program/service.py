@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -70,6 +71,17 @@ async def get_session(db: AsyncSession, session_id: int) -> Session:
     if session is None:
         raise NotFound("program.session_not_found", "There is no such session.")
     return session
+
+
+def day_to_show(conference: Conference, asked: str | None, now: datetime) -> Day | None:
+    """The day asked for (by id), else today's in the conference's zone, else the first."""
+    if not conference.days:
+        return None
+    by_id = {str(day.id): day for day in conference.days}
+    if asked in by_id:
+        return by_id[asked]
+    today = now.astimezone(ZoneInfo(conference.time_zone)).date()
+    return next((d for d in conference.days if d.date == today), conference.days[0])
 
 
 async def sessions_around(

@@ -83,6 +83,20 @@ async def sweep_stale(db: AsyncSession, now: datetime | None = None) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+Span = tuple[datetime, datetime]
+Step = tuple[datetime, int]  # from this moment on, this many were in the room(s)
+
+
+@dataclass
+class OrganizationShare:
+    """The people one partner's invites brought (no partner: ``organization_id`` is None)."""
+
+    organization_id: int | None
+    organization: str | None
+    attendees: int
+    minutes: float
+
+
 @dataclass
 class Report:
     session_id: int
@@ -90,18 +104,21 @@ class Report:
     peak_concurrent: int
     total_minutes: float
     median_minutes: float
-    by_organization: list[dict[str, object]] = field(default_factory=list)
+    by_organization: list[OrganizationShare] = field(default_factory=list)
     timeline: list[dict[str, object]] = field(default_factory=list)
 
 
 async def report(db: AsyncSession, session_id: int) -> Report:
-    intervals = await _intervals(db, session_id)
-    now = utcnow()
-    spans = [(i.started_at, i.ended_at or now) for i in intervals]
-    minutes_by_person: dict[int, float] = defaultdict(float)
-    for interval, (start, end) in zip(intervals, spans, strict=True):
-        minutes_by_person[interval.account_id] += (end - start).total_seconds() / 60
-    timeline, peak = _concurrency(spans)
+    intervals = await intervals_of(db, [session_id])
+    return summarize(session_id, intervals, await organization_names(db), utcnow())
+
+
+def summarize(
+    session_id: int, intervals: list[AttendanceInterval], names: dict[int, str], now: datetime
+) -> Report:
+    """The figures of one session from its stays; open stays count until ``now``."""
+    minutes_by_person = minutes_by_account(intervals, now)
+    steps, peak = concurrency(spans_of(intervals, now))
     return Report(
         session_id=session_id,
         unique_attendees=len(minutes_by_person),
@@ -110,53 +127,101 @@ async def report(db: AsyncSession, session_id: int) -> Report:
         median_minutes=round(statistics.median(minutes_by_person.values()), 1)
         if minutes_by_person
         else 0.0,
-        by_organization=await _by_organization(db, intervals, minutes_by_person),
-        timeline=timeline,
+        by_organization=_by_organization(intervals, minutes_by_person, names),
+        timeline=[{"at": moment.isoformat(), "concurrent": level} for moment, level in steps],
     )
 
 
-async def _intervals(db: AsyncSession, session_id: int) -> list[AttendanceInterval]:
-    query = select(AttendanceInterval).where(AttendanceInterval.session_id == session_id)
-    return list((await db.scalars(query.order_by(AttendanceInterval.started_at))).all())
+async def intervals_of(db: AsyncSession, session_ids: list[int]) -> list[AttendanceInterval]:
+    """Every stay in these sessions, in one query, earliest first."""
+    query = select(AttendanceInterval).where(AttendanceInterval.session_id.in_(session_ids))
+    order = (AttendanceInterval.started_at, AttendanceInterval.id)
+    return list((await db.scalars(query.order_by(*order))).all())
 
 
-def _concurrency(spans: list[tuple[datetime, datetime]]) -> tuple[list[dict[str, object]], int]:
-    """Concurrent stays over time (a step per change) and the highest point."""
+async def organization_names(db: AsyncSession) -> dict[int, str]:
+    return {o.id: o.name for o in await db.scalars(select(Organization))}
+
+
+def spans_of(intervals: Iterable[AttendanceInterval], now: datetime) -> list[Span]:
+    return [(i.started_at, i.ended_at or now) for i in intervals]
+
+
+def minutes_by_account(intervals: Iterable[AttendanceInterval], now: datetime) -> dict[int, float]:
+    minutes: dict[int, float] = defaultdict(float)
+    for interval in intervals:
+        minutes[interval.account_id] += _minutes(interval.started_at, interval.ended_at or now)
+    return minutes
+
+
+def _minutes(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 60
+
+
+def concurrency(spans: Iterable[Span]) -> tuple[list[Step], int]:
+    """Concurrent stays over time (a step per change) and the highest point.
+
+    At one moment, departures come before arrivals, so a hand-over is not a peak; empty
+    stays are left out, as they would step below zero.
+    """
+    lasting = [(start, end) for start, end in spans if end > start]
     changes = sorted(
-        [(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans],
+        [(start, 1) for start, _ in lasting] + [(end, -1) for _, end in lasting],
         key=lambda change: (change[0], change[1]),
     )
     level = peak = 0
-    timeline: list[dict[str, object]] = []
+    steps: list[Step] = []
     for moment, step in changes:
         level += step
         peak = max(peak, level)
-        timeline.append({"at": moment.isoformat(), "concurrent": level})
-    return timeline, peak
+        steps.append((moment, level))
+    return steps, peak
 
 
-async def _by_organization(
-    db: AsyncSession, intervals: list[AttendanceInterval], minutes: dict[int, float]
-) -> list[dict[str, object]]:
+def _by_organization(
+    intervals: list[AttendanceInterval], minutes: dict[int, float], names: dict[int, str]
+) -> list[OrganizationShare]:
     people: dict[int | None, set[int]] = defaultdict(set)
     for interval in intervals:
         people[interval.organization_id].add(interval.account_id)
-    names = {o.id: o.name for o in await db.scalars(select(Organization))}
     return [
-        {
-            "organization_id": org,
-            "organization": names.get(org) if org else None,
-            "attendees": len(ids),
-            "minutes": round(sum(minutes[a] for a in ids), 1),
-        }
+        OrganizationShare(
+            organization_id=org,
+            organization=names.get(org) if org else None,
+            attendees=len(ids),
+            minutes=round(sum(minutes[a] for a in ids), 1),
+        )
         for org, ids in sorted(people.items(), key=lambda item: -len(item[1]))
+    ]
+
+
+STAY_COLUMNS = ["account_id", "name", "email", "organization", "entered", "left", "minutes"]
+
+
+def stay_cells(
+    interval: AttendanceInterval,
+    name: str,
+    email: str | None,
+    organization: str | None,
+    now: datetime,
+) -> list[object]:
+    """One stay as CSV cells, in the order of ``STAY_COLUMNS``; an open stay counts until now."""
+    minutes = round(_minutes(interval.started_at, interval.ended_at or now), 1)
+    return [
+        interval.account_id,
+        name,
+        email or "",
+        organization or "",
+        interval.started_at.isoformat(),
+        interval.ended_at.isoformat() if interval.ended_at else "",
+        minutes,
     ]
 
 
 async def report_csv(db: AsyncSession, session_id: int) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["account_id", "name", "email", "organization", "entered", "left", "minutes"])
+    writer.writerow(STAY_COLUMNS)
     rows = await db.execute(
         select(AttendanceInterval, Account.display_name, Account.email, Organization.name)
         .join(Account, Account.id == AttendanceInterval.account_id)
@@ -166,17 +231,5 @@ async def report_csv(db: AsyncSession, session_id: int) -> str:
     )
     now = utcnow()
     for interval, name, email, organization in rows:
-        end = interval.ended_at or now
-        minutes = round((end - interval.started_at).total_seconds() / 60, 1)
-        writer.writerow(
-            [
-                interval.account_id,
-                name,
-                email or "",
-                organization or "",
-                interval.started_at.isoformat(),
-                interval.ended_at.isoformat() if interval.ended_at else "",
-                minutes,
-            ]
-        )
+        writer.writerow(stay_cells(interval, name, email, organization, now))
     return out.getvalue()

@@ -1,0 +1,127 @@
+"""Stage media fan-out on this machine: viewers per core, CPU per packet, latency per hop.
+
+    .venv/bin/python bench/stage.py            # full run, about 3 minutes
+    .venv/bin/python bench/stage.py --quick    # about 1 minute
+
+Side by side, in the same run: the Sidestage forwarder (``sidestage.realtime.media``:
+encoded frames fanned out, nothing decoded or re-encoded) and stock aiortc ``MediaRelay``
+(the published track decoded once, re-encoded for every viewer). Each setup runs three
+processes, so each side's CPU is its own:
+
+- publisher: one aiortc peer sending 640x480 VP8 at 30 fps pinned to 1 Mbit/s (a moving
+  gradient with a band of noise, so the encoder really fills it) and Opus (a tone);
+- server: the publisher's receiving peer, the forwarder or the relay, and the sending side
+  of N viewer peers. Its CPU (``time.process_time()``, all threads) is measured over a
+  steady window;
+- viewers: N aiortc peers whose receivers' jitter buffers are replaced by a counter, so
+  they do SRTP, RTCP, NACK and REMB like any aiortc viewer but never assemble or decode:
+  counting frames is all a load generator needs.
+
+Viewers per core = viewers served / server CPU seconds per second, where a viewer counts
+only for the share of the publisher's frames it received (a server that drops frames does
+not look fast). Every window fails (exit 1) if the publisher's frames stop reaching the
+server or a viewer gets under a tenth of them. A row whose three processes together use
+over 85% of the machine is marked SAT: there the load generator, not the server, limits it,
+and the summary leaves it out.
+
+Added latency per hop, video, in a second window after the CPU one (noting send times costs
+CPU): the publisher notes when each frame's last packet left it, the server when it left
+for each of 10 sampled viewers, the viewers when it arrived. One network leg's baseline
+(publisher to server, no viewers yet) is measured first. Added = (server sent to viewer -
+publisher sent) - 1 leg: what the server adds, the loopback leg to the viewer being ~0.
+"At viewer" = (viewer arrival - publisher sent) - 2 legs: it also counts the viewers
+process's own queueing, a load-generator artefact, so it is an upper bound. RTP timestamps
+get a random origin per sender: the publisher stamps frames with their capture time, whose
+scheduling jitter makes the gaps distinctive enough to align each viewer's with its own.
+
+Output: a table, then one JSON line. Targets (PASS/FAIL, a result, not an error): at least
+300 video viewers per core, at most 5 ms added per hop.
+
+Code: this file is the entry point (and each child's, with --role); the parts are in
+``bench/stage_kit/``, whose docstring lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from dataclasses import asdict
+
+# sys.path[0] is this file's folder, for this process and for the children it starts with
+# --role, so the package next to it imports without being installed.
+from stage_kit import report
+from stage_kit.aiortc_patches import offer_loopback_only, pin_video_bitrate
+from stage_kit.child_processes import serve
+from stage_kit.common import BenchError, JsonDict
+from stage_kit.plans import plans
+from stage_kit.publisher import PublisherRole
+from stage_kit.rows import Row
+from stage_kit.server import ServerRole
+from stage_kit.stage_run import run_plan
+from stage_kit.viewers import ViewersRole
+
+
+async def run(quick: bool) -> None:
+    window = 4.0 if quick else 10.0
+    load_start = os.getloadavg()
+    print(f"machine: {report.machine()}; load {load_start}; window {window:g} s", flush=True)
+    print(report.HEADER, flush=True)
+    rows: list[Row] = []
+    legs: list[JsonDict] = []
+    for plan in plans(quick):
+        plan_rows, leg = await run_plan(plan, window)
+        rows += plan_rows
+        legs += [leg] if not plan.audio_only else []
+    summary = report.summary(rows, legs)
+    print("\n" + "\n".join(report.summary_lines(summary)))
+    result = {
+        "bench": "stage",
+        "quick": quick,
+        "window_s": window,
+        "machine": {**report.machine(), "load_start": load_start, "load_end": os.getloadavg()},
+        "summary": summary,
+        "rows": [{**asdict(r), "saturated": r.saturated} for r in rows],
+    }
+    print(json.dumps(result))
+
+
+def child_main(role: str, mode: str) -> None:
+    """One of the three processes, answering the parent's requests until it says close."""
+    offer_loopback_only()
+    pin_video_bitrate()
+
+    async def main() -> None:
+        actor: PublisherRole | ServerRole | ViewersRole
+        if role == "publisher":
+            actor = PublisherRole()
+        elif role == "viewers":
+            actor = ViewersRole()
+        else:
+            actor = ServerRole(mode)
+        await serve(actor.handlers(), actor.close)
+
+    asyncio.run(main())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer viewers, shorter windows")
+    parser.add_argument(
+        "--role", choices=["publisher", "server", "viewers"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--mode", choices=["forwarder", "relay"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:
+        child_main(args.role, args.mode)
+        return
+    try:
+        asyncio.run(run(args.quick))
+    except BenchError as error:
+        sys.exit(f"stage bench FAILED: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Every use of aiortc's (and aioice's) private API in the stage bench (aiortc 1.16.0).
+
+The bench needs what no public API gives: fixed bitrates, loopback candidates, counters in
+place of decoders, and the moment each frame leaves. Named here so an upgrade is checked in
+one place:
+
+- ``aioice.ice.get_host_addresses``: replaced so every peer offers 127.0.0.1;
+- ``aiortc.codecs.vpx.DEFAULT_BITRATE`` and ``Vp8Encoder.target_bitrate``: pinned to
+  ``VIDEO_BITRATE`` (REMB would otherwise move the publisher's and the relay's rate);
+- ``RTCRtpReceiver.__jitter_buffer`` (``hooks._JITTER_BUFFER``, the name sidestage's own
+  hooks check at import): read, wrapped or replaced per receiver;
+- the jitter buffer's contract, ``add(RtpPacket) -> (pli_flag, frame_or_None)``:
+  ``NOTHING_TO_DECODE`` is the answer that keeps the decoder thread idle, and
+  ``RtpPacket`` (``aiortc.rtp``, not exported by aiortc) the packet it gets;
+- ``RTCDtlsTransport._send_rtp``: wrapped on one transport instance to note when each
+  video frame's last packet left; deleting the instance attribute restores it.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from typing import Any
+
+import aioice.ice
+from aiortc import RTCRtpReceiver, RTCRtpTransceiver
+from aiortc.codecs import vpx
+from aiortc.rtp import RtpPacket as RtpPacket  # re-exported: the jitter buffer's argument
+
+from sidestage.realtime.media import hooks
+
+from .common import VIDEO_BITRATE, FrameLog
+
+NOTHING_TO_DECODE: tuple[bool, None] = (False, None)  # no PLI, no frame for the decoder
+
+
+def offer_loopback_only() -> None:
+    """aioice never offers 127.0.0.1 as a host candidate; every peer here is on loopback."""
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]  # type: ignore[assignment]
+
+
+def pin_video_bitrate() -> None:
+    """VP8 at a fixed 1 Mbit/s: REMB would otherwise move the publisher's (and relay's) rate."""
+    vpx.DEFAULT_BITRATE = VIDEO_BITRATE  # read when an encoder is made (its buffer size)
+    vpx.Vp8Encoder.target_bitrate = property(  # type: ignore[assignment]
+        lambda self: VIDEO_BITRATE, lambda self, value: None
+    )
+
+
+def has_jitter_buffer(receiver: RTCRtpReceiver) -> bool:
+    return hasattr(receiver, hooks._JITTER_BUFFER)
+
+
+def jitter_buffer(receiver: RTCRtpReceiver) -> Any:
+    return getattr(receiver, hooks._JITTER_BUFFER)  # private: see hooks.py
+
+
+def replace_jitter_buffer(receiver: RTCRtpReceiver, buffer: Any) -> None:
+    """``buffer.add(packet)`` must keep the contract: return ``(pli_flag, frame_or_None)``."""
+    setattr(receiver, hooks._JITTER_BUFFER, buffer)
+
+
+def note_frame_ends(transceiver: RTCRtpTransceiver, log: FrameLog) -> Any:
+    """Log when each video frame's last packet left, by RTP timestamp; returns the transport.
+
+    Wraps the (bundled, known once the answer is in) transport's private ``_send_rtp``
+    on this instance only; ``stop_noting(transport)`` restores it.
+    """
+    transport = transceiver.sender.transport
+    send = transport._send_rtp
+    video_type = hooks.negotiated_codec(transceiver).payloadType
+    assert video_type is not None
+
+    async def noting(data: bytes) -> None:
+        await send(data)
+        if len(data) >= 12 and data[1] == 0x80 | video_type:  # marker bit: a frame's end
+            log.append((struct.unpack_from("!I", data, 4)[0], time.time()))
+
+    transport._send_rtp = noting  # type: ignore[method-assign]
+    return transport
+
+
+def stop_noting(transport: Any) -> None:
+    del transport._send_rtp  # the class's method again

@@ -1,0 +1,37 @@
+"""What one run measures: each setup (forwarder or relay, with or without video) and its steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str  # "forwarder" or "relay"
+    audio_only: bool
+    counts: tuple[int, ...]
+
+    @property
+    def media(self) -> str:
+        return "audio" if self.audio_only else "video+audio"
+
+    @property
+    def kind(self) -> str:
+        """The kind whose frames are counted: video when there is video."""
+        return "audio" if self.audio_only else "video"
+
+
+def plans(quick: bool) -> list[Plan]:
+    if quick:
+        return [
+            Plan("forwarder", False, (10, 25)),
+            Plan("forwarder", True, (25,)),
+            Plan("relay", False, (2, 5)),
+            Plan("relay", True, (5,)),
+        ]
+    return [
+        Plan("forwarder", False, (10, 25, 50, 100)),
+        Plan("forwarder", True, (25, 50, 100)),
+        Plan("relay", False, (2, 5, 10)),
+        Plan("relay", True, (5, 10)),
+    ]

@@ -1,0 +1,198 @@
+"""The server process, the measured side: the Sidestage forwarder or aiortc's MediaRelay.
+
+It holds the publisher's receiving peer and the sending side of every viewer peer; its CPU
+(``time.process_time()``, all threads) is what viewers per core divides by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from sidestage.realtime.media import hooks
+from sidestage.realtime.media.peers import (
+    Publisher,
+    Viewer,
+    accept_publisher,
+    codec_preferences,
+    offer_to_viewer,
+)
+
+from .aiortc_patches import (
+    RtpPacket,
+    jitter_buffer,
+    note_frame_ends,
+    replace_jitter_buffer,
+    stop_noting,
+)
+from .child_processes import sdp_from_json, sdp_to_json
+from .common import CONFIG, BenchError, FrameLog, Handler, JsonDict, between
+
+
+class Stamped:
+    """Wraps the server receiver's jitter buffer to note when each frame's last packet came."""
+
+    def __init__(self, inner: Any, kind: str, log: FrameLog) -> None:
+        self._inner = inner
+        self._video = kind == "video"
+        self._log = log
+
+    def add(self, packet: RtpPacket) -> Any:
+        if packet.marker or not self._video:  # audio: every packet is a frame
+            self._log.append((packet.timestamp, time.time()))
+        return self._inner.add(packet)
+
+
+class ServerRole:
+    """The measured side: the publisher's receiver, forwarder or relay, viewers' senders."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.arrivals: dict[str, FrameLog] = {"video": [], "audio": []}
+        self.viewer_pcs: list[RTCPeerConnection] = []
+        self._publisher: Publisher | None = None
+        self._relay_pc: RTCPeerConnection | None = None
+        self._relay = MediaRelay()
+        self._sources: list[tuple[MediaStreamTrack, Any]] = []
+        self._pending: list[Viewer | RTCPeerConnection] = []
+        self._watched: list[tuple[Any, FrameLog]] = []
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "publish": self.publish,
+            "offers": self.offers,
+            "answers": self.answers,
+            "wait": self.wait,
+            "sample": self.sample,
+            "arrivals": self.arrivals_between,
+            "watch": self.watch,
+            "unwatch": self.unwatch,
+        }
+
+    # ------------------------------------------------------------------ the publisher
+
+    async def publish(self, request: JsonDict) -> JsonDict:
+        offer = sdp_from_json(request["offer"])
+        if self.mode == "forwarder":
+            self._publisher, answer = await accept_publisher(offer, CONFIG)
+            pc = self._publisher.pc
+        else:
+            pc = self._relay_pc = RTCPeerConnection(CONFIG)
+            await pc.setRemoteDescription(offer)
+            for transceiver in pc.getTransceivers():
+                transceiver.direction = "recvonly"
+                codec = hooks.negotiated_codec(transceiver)
+                self._sources.append((transceiver.receiver.track, codec))
+            await pc.setLocalDescription(await pc.createAnswer())
+            answer = pc.localDescription
+        for transceiver in pc.getTransceivers():
+            self._stamp(transceiver)
+        return sdp_to_json(answer)
+
+    def _stamp(self, transceiver: RTCRtpTransceiver) -> None:
+        receiver = transceiver.receiver
+        stamped = Stamped(
+            jitter_buffer(receiver), transceiver.kind, self.arrivals[transceiver.kind]
+        )
+        replace_jitter_buffer(receiver, stamped)
+
+    async def wait(self, request: JsonDict) -> None:
+        """Until the publisher's media arrives (the baseline needs it; no viewers yet)."""
+        log = self.arrivals[request["kind"]]
+        deadline = time.monotonic() + request["timeout"]
+        while len(log) < request["count"]:
+            if time.monotonic() > deadline:
+                raise BenchError(f"the publisher's {request['kind']} never reached the server")
+            await asyncio.sleep(0.05)  # polling a counter: the media has no event to wait on
+
+    async def arrivals_between(self, request: JsonDict) -> FrameLog:
+        return between(self.arrivals[request["kind"]], request["since"], request["until"])
+
+    # ------------------------------------------------------------------ the viewers
+
+    async def offers(self, request: JsonDict) -> list[JsonDict]:
+        made = await asyncio.gather(*(self._offer() for _ in range(request["count"])))
+        self._pending = list(made)
+        return [sdp_to_json(self._pc(v).localDescription) for v in made]
+
+    async def _offer(self) -> Viewer | RTCPeerConnection:
+        if self._publisher is not None:
+            return await offer_to_viewer(self._publisher.forwarders, CONFIG)
+        pc = RTCPeerConnection(CONFIG)
+        for track, codec in self._sources:
+            # Unbuffered: like the forwarder, a viewer that falls behind gets the latest frame.
+            relayed = self._relay.subscribe(track, buffered=False)
+            pc.addTransceiver(relayed, direction="sendonly").setCodecPreferences(
+                codec_preferences(codec)
+            )
+        await pc.setLocalDescription(await pc.createOffer())
+        return pc
+
+    @staticmethod
+    def _pc(viewer: Viewer | RTCPeerConnection) -> RTCPeerConnection:
+        return viewer.pc if isinstance(viewer, Viewer) else viewer
+
+    async def answers(self, request: JsonDict) -> None:
+        pending, self._pending = self._pending, []
+        self.viewer_pcs += [self._pc(v) for v in pending]
+        await asyncio.gather(
+            *(
+                self._accept(v, sdp_from_json(a))
+                for v, a in zip(pending, request["answers"], strict=True)
+            )
+        )
+
+    @staticmethod
+    async def _accept(viewer: Viewer | RTCPeerConnection, answer: RTCSessionDescription) -> None:
+        if isinstance(viewer, Viewer):
+            await viewer.accept_answer(answer)  # also checks the codec was kept
+        else:
+            await viewer.setRemoteDescription(answer)
+
+    # ------------------------------------------------------------------ measuring
+
+    async def sample(self, request: JsonDict) -> JsonDict:
+        """CPU and counters; getStats is kept outside the window (before start, after end)."""
+        if request["edge"] == "start":
+            packets = await self._packets_sent()
+            cpu, wall = time.process_time(), time.time()
+        else:
+            cpu, wall = time.process_time(), time.time()
+            packets = await self._packets_sent()
+        frames = {kind: len(log) for kind, log in self.arrivals.items()}
+        return {"cpu": cpu, "wall": wall, "packets": packets, "frames": frames}
+
+    async def _packets_sent(self) -> int:
+        senders = [t.sender for pc in self.viewer_pcs for t in pc.getTransceivers()]
+        reports = await asyncio.gather(*(s.getStats() for s in senders))
+        return sum(
+            stats.packetsSent
+            for report in reports
+            for stats in report.values()
+            if getattr(stats, "type", "") == "outbound-rtp"
+        )
+
+    async def watch(self, request: JsonDict) -> None:
+        """Note when frames leave for these viewers (off while CPU is measured)."""
+        for index in request["viewers"]:
+            video = [t for t in self.viewer_pcs[index].getTransceivers() if t.kind == "video"]
+            log: FrameLog = []
+            self._watched.append((note_frame_ends(video[0], log), log))
+
+    async def unwatch(self, request: JsonDict) -> list[FrameLog]:
+        watched, self._watched = self._watched, []
+        for transport, _ in watched:
+            stop_noting(transport)
+        return [log for _, log in watched]
+
+    async def close(self, request: JsonDict) -> None:
+        await asyncio.gather(*(pc.close() for pc in self.viewer_pcs))
+        if self._publisher is not None:
+            await self._publisher.close()
+        if self._relay_pc is not None:
+            await self._relay_pc.close()

@@ -1,0 +1,11 @@
+"""Media forwarding for the stage: speakers' camera, microphone and screen to viewers.
+
+Each published track is received by aiortc with its decoder replaced by a hook
+(``hooks``, the only module touching aiortc's private API) that hands out encoded
+frames. A ``forwarder.Forwarder`` fans those frames out, unbuffered, to one
+``ViewerTrack`` per viewer, whose ``RTCRtpSender`` only packetizes them: nothing is
+decoded or re-encoded on the server. ``peers`` builds the server's connections: it
+answers publishers and makes the offer to viewers, forcing the publisher's codec.
+
+Media only: this package imports neither aiohttp nor socketio.
+"""
