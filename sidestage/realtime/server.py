@@ -38,7 +38,16 @@ class Realtime:
     """One per process: the Socket.IO server and what its handlers share."""
 
     def __init__(self, redis_url: str | None) -> None:
-        manager = socketio.AsyncRedisManager(redis_url, channel="sidestage") if redis_url else None
+        # Every emit borrows a connection for its publish; redis-py's default pool refuses
+        # past 100 in use, which a burst of commands on one process reaches (see
+        # platform/hot_store.py). The manager builds its own pool, so it gets a higher cap.
+        manager = (
+            socketio.AsyncRedisManager(
+                redis_url, channel="sidestage", redis_options={"max_connections": 1000}
+            )
+            if redis_url
+            else None
+        )
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=manager,

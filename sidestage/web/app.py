@@ -8,11 +8,11 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from sidestage.platform.db import create_engine, session_factory
 from sidestage.platform.errors import ConfigurationError
+from sidestage.platform.hot_store import connect_redis
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.server import install as install_realtime
@@ -99,7 +99,7 @@ async def _hot_store(app: web.Application) -> AsyncIterator[None]:
         app[LIMITER] = MemoryRateLimiter()
         yield
         return
-    redis = Redis.from_url(url)
+    redis = connect_redis(url)
     try:
         await redis.ping()
     except (RedisError, OSError) as error:
