@@ -36,6 +36,12 @@ class Conflict(SidestageError):
     status = 409
 
 
+class Unavailable(SidestageError):
+    """Refused for want of capacity now; another way may still work (see ``details``)."""
+
+    status = 503
+
+
 class PayloadTooLarge(SidestageError):
     status = 413
 

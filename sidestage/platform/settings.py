@@ -35,6 +35,8 @@ class Settings:
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None  # shared with coturn (use-auth-secret)
+    media_capacity: int = 1000  # stage budget units (a video viewer 10, audio-only 1)
+    record_stage: bool = True
 
     @property
     def production(self) -> bool:
@@ -59,7 +61,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         conference=environ.get("SIDESTAGE_CONFERENCE") or None,
         public_url=environ.get("SIDESTAGE_PUBLIC_URL") or None,
         **_ice(environ),
+        media_capacity=_media_capacity(environ.get("SIDESTAGE_MEDIA_CAPACITY")),
+        record_stage=environ.get("SIDESTAGE_RECORD_STAGE", "1") not in ("0", "false", "no"),
     )
+
+
+# Forwarding measured about 100 video viewers per core (bench/stage.py); a video viewer
+# costs 10 units, so a core is worth 1,000.
+UNITS_PER_CORE = 1000
+
+
+def _media_capacity(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return UNITS_PER_CORE * (os.cpu_count() or 1)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(
+            f"SIDESTAGE_MEDIA_CAPACITY must be a positive number of units, not {raw!r}"
+        )
+    return int(raw)
 
 
 ICE_SCHEMES = {"stun": ("stun:", "stuns:"), "turn": ("turn:", "turns:")}

@@ -14,6 +14,8 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiortc import RTCConfiguration, RTCIceServer
+
 from sidestage.platform.settings import Settings
 
 CREDENTIAL_LIFETIME = timedelta(hours=12)  # a conference day, with margin
@@ -37,3 +39,9 @@ def turn_credential(secret: str, account_id: int, now: datetime) -> tuple[str, s
     username = f"{expires}:{account_id}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode()
+
+
+def server_configuration(settings: Settings) -> RTCConfiguration:
+    """The server's own peers use STUN only, to learn the public address they answer from."""
+    servers = [RTCIceServer(urls=list(settings.stun_urls))] if settings.stun_urls else []
+    return RTCConfiguration(iceServers=servers)

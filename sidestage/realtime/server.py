@@ -8,6 +8,7 @@ session cookie. Every registered command becomes a Socket.IO event whose ack is
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -15,12 +16,18 @@ from typing import Any
 import socketio
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from socketio.exceptions import ConnectionRefusedError as Refusal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.accounts.service import find_token_account
+from sidestage.platform.db import transaction
 from sidestage.platform.ratelimit import RateLimiter
+from sidestage.platform.settings import Settings
 from sidestage.realtime.dispatch import Dispatcher
+from sidestage.realtime.ice import server_configuration
+from sidestage.realtime.media.stage import StageHost
+from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
 from sidestage.rooms import handlers
@@ -29,15 +36,20 @@ from sidestage.rooms.events import Outbox, user
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
 from sidestage.rooms.room.handlers import depart, depart_all
 from sidestage.rooms.services import RoomServices
+from sidestage.rooms.stage import service as stage_service
 
+log = logging.getLogger("sidestage.realtime")
 SESSION_COOKIE = "sidestage_session"
 STOP_WITHIN = 30.0  # seconds for the ticker to finish its steps at shutdown
+STAGE_HEARTBEAT = 5.0  # seconds; the budget forgets a worker after three missed beats
 
 
 class Realtime:
     """One per process: the Socket.IO server and what its handlers share."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, settings: Settings) -> None:
+        redis_url = settings.redis_url
+        self.settings = settings
         # Every emit borrows a connection for its publish; redis-py's default pool refuses
         # past 100 in use, which a burst of commands on one process reaches (see
         # platform/hot_store.py). The manager builds its own pool, so it gets a higher cap.
@@ -60,6 +72,7 @@ class Realtime:
         self.transport: SocketTransport | None = None
         self.dispatcher: Dispatcher | None = None
         self.ticker: Ticker | None = None
+        self.stage: StageHost | None = None
         self._db: async_sessionmaker[AsyncSession] | None = None
 
     def start(
@@ -68,13 +81,40 @@ class Realtime:
         self._db = db
         self.transport = SocketTransport(self.sio, redis)
         presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
-        services = RoomServices(db, presence, limiter, self.transport, self.process_id)
+        self.stage = self._stage_host(redis)
+        services = RoomServices(db, presence, limiter, self.transport, self.process_id, self.stage)
         self.transport.on_remove = lambda account, session: self._remove_local(
             services, account, session
         )
         self.dispatcher = Dispatcher(services, self.publish)
         self.ticker = Ticker(services, self.publish, Claims(redis))
         self.services = services
+
+    def _stage_host(self, redis: Redis | None) -> StageHost:
+        settings = self.settings
+        budget = RedisMediaBudget(redis) if redis else MemoryMediaBudget()
+        recordings = settings.data_dir if settings.record_stage else None
+        host = StageHost(budget, server_configuration(settings), recordings)
+        host.on_change = self._announce_stage
+        return host
+
+    async def _announce_stage(self, session_id: int) -> None:
+        assert self._db is not None and self.stage is not None
+        outbox = Outbox()
+        async with transaction(self._db) as db:
+            await stage_service.announce(db, self.stage, session_id, outbox)
+        await self.publish(outbox)
+
+    async def stage_heartbeat(self) -> None:
+        """This process carries stages: it renews its budget until it stops."""
+        assert self.stage is not None
+        while True:
+            try:
+                await self.stage.budget.heartbeat(self.process_id, self.settings.media_capacity)
+            except (RedisError, OSError):
+                # A Redis blip must not end the renewals: they resume on the next beat.
+                log.exception("renewing the stage budget failed")
+            await asyncio.sleep(STAGE_HEARTBEAT)
 
     async def publish(self, outbox: Outbox) -> None:
         for event in outbox.events:
@@ -127,6 +167,8 @@ class Realtime:
         connection = self.transport.connections.pop(sid, None)
         if connection is not None:
             await depart_all(self.services, connection)
+        if self.stage is not None:
+            await self.stage.drop_owner(sid)
 
 
 def _refusal(code: str, message: str) -> Refusal:
@@ -146,11 +188,11 @@ REALTIME = web.AppKey("realtime", Realtime)
 
 def install(
     app: web.Application,
-    redis_url: str | None,
+    settings: Settings,
     resources: Callable[[], tuple[async_sessionmaker[AsyncSession], RateLimiter, Redis | None]],
 ) -> Realtime:
     """Attach /socket.io/ to the app; the database and Redis come from ``resources`` at start."""
-    realtime = Realtime(redis_url)
+    realtime = Realtime(settings)
     realtime.sio.attach(app, socketio_path="socket.io")
     realtime.register()
     app[REALTIME] = realtime
@@ -160,9 +202,13 @@ def install(
         assert realtime.transport is not None and realtime.ticker is not None
         async with realtime.transport.listening():
             ticking = asyncio.create_task(realtime.ticker.run())
+            renewing = asyncio.create_task(realtime.stage_heartbeat())
             yield
             realtime.ticker.stop()
             await asyncio.wait_for(ticking, STOP_WITHIN)
+            renewing.cancel()
+            assert realtime.stage is not None
+            await realtime.stage.close()
             # Disconnects every client and stops Engine.IO's own tasks (pings, monitor).
             await realtime.sio.shutdown()
 

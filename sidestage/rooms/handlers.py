@@ -5,6 +5,7 @@ from sidestage.rooms.commands import registry
 from sidestage.rooms.polls import handlers as polls  # noqa: F401
 from sidestage.rooms.qa import handlers as qa  # noqa: F401
 from sidestage.rooms.room import handlers as room  # noqa: F401
+from sidestage.rooms.stage import handlers as stage  # noqa: F401
 from sidestage.rooms.tools import handlers as tools  # noqa: F401
 
 __all__ = ["registry"]

@@ -5,6 +5,7 @@ from sidestage.rooms.chat.models import ChatMessage, ChatMute
 from sidestage.rooms.polls.models import Poll, PollBallot, PollChoice
 from sidestage.rooms.qa.models import Question, QuestionVote
 from sidestage.rooms.room.models import RoomRemoval, RoomSettings
+from sidestage.rooms.stage.models import StageSpeaker
 from sidestage.rooms.tools.models import Tool, ToolClick
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "QuestionVote",
     "RoomRemoval",
     "RoomSettings",
+    "StageSpeaker",
     "Tool",
     "ToolClick",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +24,37 @@ class Transport(Protocol):
         ...
 
 
+class StageMedia(Protocol):
+    """The media plane the stage signals to (``sidestage.realtime.media``). ``owner`` is the
+    signalling connection: what it opened ends with it. Refusals raise ``SidestageError``s."""
+
+    async def publish(
+        self, session_id: int, account_id: int, source: str, owner: str, offer: str
+    ) -> tuple[str, str]:
+        """Answer a speaker's offer: (publication id, answer SDP)."""
+        ...
+
+    async def unpublish(self, session_id: int, publication_id: str, owner: str) -> None: ...
+
+    async def watch(
+        self, session_id: int, publication_id: str, owner: str, audio_only: bool
+    ) -> tuple[str, str]:
+        """Offer a publication to a viewer: (watch id, offer SDP)."""
+        ...
+
+    async def answer(self, session_id: int, watch_id: str, owner: str, answer: str) -> None: ...
+
+    async def leave(self, session_id: int, watch_id: str, owner: str) -> None: ...
+
+    async def drop_account(self, session_id: int, account_id: int) -> None:
+        """End what a person publishes in a room (taken off the stage)."""
+        ...
+
+    async def publications(self, session_id: int) -> list[dict[str, Any]]: ...
+
+    async def recording(self, session_id: int) -> bool: ...
+
+
 @dataclass
 class RoomServices:
     db: async_sessionmaker[AsyncSession]
@@ -31,3 +62,4 @@ class RoomServices:
     limiter: RateLimiter
     transport: Transport
     process_id: str
+    stage: StageMedia

@@ -143,6 +143,7 @@ ERROR_KEYWORDS = {
         "Forbidden",
         "NotFound",
         "Conflict",
+        "Unavailable",
         "PayloadTooLarge",
         "RateLimited",
         "_refusal",  # the Socket.IO handshake's refusals

@@ -14,6 +14,7 @@ from sidestage.rooms.polls.models import PollStatus
 from sidestage.rooms.qa import events as qa_events
 from sidestage.rooms.qa import service as qa
 from sidestage.rooms.room import service as room
+from sidestage.rooms.stage import service as stage
 from sidestage.rooms.tools import events as tool_events
 from sidestage.rooms.tools import service as tools
 
@@ -36,9 +37,10 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
             tool_events.tool_out(t).model_dump(mode="json")
             for t in await tools.tools_of(ctx.db, session.id)
         ],
+        "stage": await _stage(ctx, session.id),
     }
     if moderator:
-        state["moderation"] = await _moderation(ctx, session.id)
+        state["moderation"] = await _moderation(ctx, session)
     return state
 
 
@@ -72,7 +74,13 @@ async def _questions(ctx: Context, session_id: int, moderator: bool) -> list[dic
     ]
 
 
-async def _moderation(ctx: Context, session_id: int) -> dict[str, Any]:
+async def _stage(ctx: Context, session_id: int) -> dict[str, Any]:
+    found = await stage.stage_state(ctx.db, ctx.services.stage, session_id)
+    return found.model_dump(mode="json")
+
+
+async def _moderation(ctx: Context, session: Session) -> dict[str, Any]:
+    session_id = session.id
     drafts_and_closed = await polls.polls_of(
         ctx.db, session_id, statuses=[PollStatus.DRAFT, PollStatus.CLOSED]
     )
@@ -87,4 +95,7 @@ async def _moderation(ctx: Context, session_id: int) -> dict[str, Any]:
         ],
         "polls": [poll_events.poll_out(p).model_dump(mode="json") for p in drafts_and_closed],
         "removed": await room.removed_accounts(ctx.db, session_id),
+        "stage_candidates": [
+            c.model_dump(mode="json") for c in await stage.candidates(ctx.db, session)
+        ],
     }

@@ -1,0 +1,305 @@
+"""One media worker's stages: who publishes in each room, who watches, what is recorded.
+
+A publication is one speaker's camera (with microphone) or screen: one publisher peer
+connection and a forwarder per track. A watch is one viewer's connection to one
+publication, video with audio or audio only, on a seat reserved in the media budget
+before any connection is made, so a full worker refuses instead of degrading for all.
+
+Connections that fail or close (a speaker's laptop sleeps, a viewer's phone changes
+network) end their publication or watch here, and ``on_change`` tells the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unavailable
+from sidestage.realtime.media.peers import (
+    CodecMismatch,
+    Publisher,
+    Viewer,
+    accept_publisher,
+    offer_to_viewer,
+)
+from sidestage.realtime.media.recorder import Recorder
+from sidestage.realtime.media_budget import Admission, MediaBudget, Seat
+
+log = logging.getLogger(__name__)
+RECORDING_GRACE = 120.0  # seconds an empty stage keeps its file open for a speaker's return
+SOURCES = ("camera", "screen")
+
+
+@dataclass
+class Publication:
+    id: str
+    session_id: int
+    account_id: int
+    source: str
+    owner: str  # the signalling connection that published it
+    publisher: Publisher
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted({f.kind for f in self.publisher.forwarders})
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "account_id": self.account_id,
+            "source": self.source,
+            "kinds": self.kinds,
+        }
+
+
+@dataclass
+class Watch:
+    id: str
+    publication: Publication
+    owner: str
+    seat: Seat
+    viewer: Viewer
+
+
+@dataclass
+class _Room:
+    publications: dict[str, Publication] = field(default_factory=dict)
+    recorder: Recorder | None = None
+    closing: asyncio.TimerHandle | None = None
+
+
+ChangeListener = Callable[[int], Awaitable[None]]
+
+
+class StageHost:
+    """Every stage this process carries; the embedded default has one, each worker one."""
+
+    def __init__(
+        self,
+        budget: MediaBudget,
+        configuration: RTCConfiguration | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.budget = budget
+        self.configuration = configuration
+        self.data_dir = data_dir  # None: nothing is recorded
+        self.on_change: ChangeListener | None = None
+        self._rooms: dict[int, _Room] = {}
+        self._publications: dict[str, Publication] = {}
+        self._watches: dict[str, Watch] = {}
+
+    # Publishing
+
+    async def publish(
+        self, session_id: int, account_id: int, source: str, owner: str, offer: str
+    ) -> tuple[str, str]:
+        """Answer a speaker's offer; returns the publication's id and the answer's SDP."""
+        if source not in SOURCES:
+            raise InvalidInput("stage.invalid", "Publish a camera or a screen.")
+        try:
+            publisher, answer = await accept_publisher(
+                _description(offer, "offer"), self.configuration
+            )
+        except ValueError as error:
+            log.info("a speaker's offer was refused: %s", error)
+            raise InvalidInput(
+                "stage.bad_media", "Your browser offered media the stage cannot forward."
+            ) from None
+        for old in self._find(session_id, account_id, source):
+            await self._end_publication(old, announce=False)  # a new camera replaces the old
+        publication = Publication(
+            uuid.uuid4().hex, session_id, account_id, source, owner, publisher
+        )
+        self._publications[publication.id] = publication
+        room = self._rooms.setdefault(session_id, _Room())
+        room.publications[publication.id] = publication
+        self._record(session_id, room, publication)
+        self._follow(publisher.pc, lambda: self._end_publication(publication))
+        await self._changed(session_id)
+        return publication.id, answer.sdp
+
+    async def unpublish(self, session_id: int, publication_id: str, owner: str) -> None:
+        publication = self._publications.get(publication_id)
+        if publication is None or (publication.session_id, publication.owner) != (
+            session_id,
+            owner,
+        ):
+            raise NotFound("stage.not_found", "There is no such publication.")
+        await self._end_publication(publication)
+
+    async def publications(self, session_id: int) -> list[dict[str, object]]:
+        room = self._rooms.get(session_id)
+        return [p.describe() for p in room.publications.values()] if room else []
+
+    async def recording(self, session_id: int) -> bool:
+        room = self._rooms.get(session_id)
+        return room is not None and room.recorder is not None
+
+    # Watching
+
+    async def watch(
+        self, session_id: int, publication_id: str, owner: str, audio_only: bool
+    ) -> tuple[str, str]:
+        """Reserve a seat and offer the publication; returns the watch's id and the offer."""
+        publication = self._publications.get(publication_id)
+        seat = Seat.AUDIO if audio_only else Seat.VIDEO
+        if publication is None or publication.session_id != session_id:
+            raise NotFound("stage.not_found", "This speaker is no longer on stage.")
+        watch_id = uuid.uuid4().hex
+        admission = await self.budget.admit(publication.session_id, watch_id, seat)
+        if admission != Admission.ADMITTED:
+            raise _refusal(admission)
+        wanted = [
+            f for f in publication.publisher.forwarders if seat == Seat.VIDEO or f.kind == "audio"
+        ]
+        try:
+            if not wanted:
+                raise NotFound("stage.no_audio", "This speaker sends no sound.")
+            viewer = await offer_to_viewer(wanted, self.configuration)
+        except BaseException:
+            await self.budget.release(publication.session_id, watch_id)
+            raise
+        watch = Watch(watch_id, publication, owner, seat, viewer)
+        self._watches[watch_id] = watch
+        self._follow(viewer.pc, lambda: self._end_watch(watch))
+        return watch_id, viewer.offer.sdp
+
+    async def answer(self, session_id: int, watch_id: str, owner: str, answer: str) -> None:
+        watch = self._own_watch(session_id, watch_id, owner)
+        try:
+            await watch.viewer.accept_answer(_description(answer, "answer"))
+        except (CodecMismatch, ValueError) as error:
+            await self._end_watch(watch)
+            log.info("a viewer's answer was refused: %s", error)
+            raise InvalidInput("stage.bad_media", "Your browser cannot play this stream.") from None
+
+    async def leave(self, session_id: int, watch_id: str, owner: str) -> None:
+        await self._end_watch(self._own_watch(session_id, watch_id, owner))
+
+    def watching(self, session_id: int) -> int:
+        return sum(1 for w in self._watches.values() if w.publication.session_id == session_id)
+
+    # Ending
+
+    async def drop_owner(self, owner: str) -> None:
+        """A signalling connection went away: end everything it published or watched."""
+        for watch in [w for w in self._watches.values() if w.owner == owner]:
+            await self._end_watch(watch)
+        for publication in [p for p in self._publications.values() if p.owner == owner]:
+            await self._end_publication(publication)
+
+    async def drop_account(self, session_id: int, account_id: int) -> None:
+        """Someone taken off the stage stops publishing in that room."""
+        for publication in self._find(session_id, account_id):
+            await self._end_publication(publication)
+
+    async def close(self) -> None:
+        for watch in list(self._watches.values()):
+            await self._end_watch(watch)
+        for publication in list(self._publications.values()):
+            await self._end_publication(publication, announce=False)
+        for room in self._rooms.values():
+            self._stop_recording(room)
+        self._rooms.clear()
+
+    async def _end_publication(self, publication: Publication, announce: bool = True) -> None:
+        if self._publications.pop(publication.id, None) is None:
+            return
+        room = self._rooms[publication.session_id]
+        room.publications.pop(publication.id, None)
+        for watch in [w for w in self._watches.values() if w.publication is publication]:
+            await self._end_watch(watch)
+        await publication.publisher.close()
+        if not room.publications and room.recorder is not None:
+            loop = asyncio.get_running_loop()
+            room.closing = loop.call_later(RECORDING_GRACE, self._stop_recording, room)
+        if announce:
+            await self._changed(publication.session_id)
+
+    async def _end_watch(self, watch: Watch) -> None:
+        if self._watches.pop(watch.id, None) is None:
+            return
+        await self.budget.release(watch.publication.session_id, watch.id)
+        await watch.viewer.close()
+
+    def _own_watch(self, session_id: int, watch_id: str, owner: str) -> Watch:
+        watch = self._watches.get(watch_id)
+        if watch is None or (watch.publication.session_id, watch.owner) != (session_id, owner):
+            raise NotFound("stage.not_found", "There is no such stream.")
+        return watch
+
+    def _find(
+        self, session_id: int, account_id: int, source: str | None = None
+    ) -> list[Publication]:
+        room = self._rooms.get(session_id)
+        return [
+            p
+            for p in (room.publications.values() if room else ())
+            if p.account_id == account_id and source in (None, p.source)
+        ]
+
+    def _follow(self, pc: RTCPeerConnection, end: Callable[[], Awaitable[None]]) -> None:
+        @pc.on("connectionstatechange")
+        async def state_changed() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await end()
+
+    async def _changed(self, session_id: int) -> None:
+        if self.on_change is not None:
+            try:
+                await self.on_change(session_id)
+            except Exception:
+                log.exception("announcing the stage of session %s failed", session_id)
+
+    # Recording
+
+    def _record(self, session_id: int, room: _Room, publication: Publication) -> None:
+        """The camera goes to the session's file; screens and further cameras are not kept,
+        since putting several pictures in one would mean decoding and encoding them."""
+        if self.data_dir is None or publication.source != "camera":
+            return
+        if room.closing is not None:
+            room.closing.cancel()
+            room.closing = None
+        forwarders = publication.publisher.forwarders
+        if room.recorder is None:
+            room.recorder = Recorder(self.data_dir, session_id, forwarders)
+        else:
+            room.recorder.attach(forwarders)
+
+    def _stop_recording(self, room: _Room) -> None:
+        if room.closing is not None:
+            room.closing.cancel()
+            room.closing = None
+        if room.recorder is not None:
+            with contextlib.suppress(Exception):
+                room.recorder.stop()
+            room.recorder = None
+
+
+def _description(sdp: str, kind: str) -> RTCSessionDescription:
+    if not sdp.startswith("v=0"):
+        raise InvalidInput("stage.bad_media", "That is not a session description.")
+    return RTCSessionDescription(sdp=sdp, type=kind)
+
+
+def _refusal(admission: Admission) -> SidestageError:
+    """The room offers the other ways in: ``details.instead`` lists them."""
+    if admission == Admission.FULL:
+        return Unavailable(
+            "stage.full",
+            "The stage is full. Listen with sound only, or open the stream.",
+            details={"instead": ["audio", "stream"]},
+        )
+    return Unavailable(
+        "stage.unavailable",
+        "The stage is not available now. Open the stream instead.",
+        details={"instead": ["stream"]},
+    )

@@ -1,0 +1,1 @@
+"""The stage: who the host put on it, and the speakers' camera and screen to viewers."""
