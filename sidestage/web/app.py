@@ -16,7 +16,7 @@ from sidestage.platform.hot_store import connect_redis
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.server import install as install_realtime
-from sidestage.web import api, pages, room_api, room_pages
+from sidestage.web import api, pages, recording_pages, room_api, room_pages
 from sidestage.web.assets import Assets
 from sidestage.web.errors import error_middleware
 from sidestage.web.i18n import BrowserStrings, Catalogs
@@ -62,11 +62,12 @@ def create_app(settings: Settings) -> web.Application:
     _templates(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_hot_store)
-    install_realtime(app, settings.redis_url, lambda: (app[DB], app[LIMITER], app.get(REDIS)))
+    install_realtime(app, settings, lambda: (app[DB], app[LIMITER], app.get(REDIS)))
     api.setup(app)
     room_api.setup(app)
     pages.setup(app)
     room_pages.setup(app)
+    recording_pages.setup(app)
     app.router.add_get(r"/static/{version:\w+}/{name:.+}", app[ASSETS].serve)
     return app
 

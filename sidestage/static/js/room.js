@@ -7,6 +7,7 @@ import { Gate, command, commandThrough, connect, watchConnection } from "./live.
 import { Chat } from "./chat.js";
 import { Polls } from "./polls.js";
 import { Questions } from "./questions.js";
+import { Stage } from "./stage.js";
 import { Tools } from "./tools.js";
 
 class Room {
@@ -27,6 +28,7 @@ class Room {
     this.polls = new Polls(root, this);
     this.questions = new Questions(root, this);
     this.tools = new Tools(root, this);
+    this.stage = new Stage(root, this);
     this.wireModeration();
   }
 
@@ -59,6 +61,7 @@ class Room {
     this.polls.entered(state.polls, state.moderation);
     this.questions.entered(state.questions, state.upvoted, state.moderation && state.moderation.queue);
     this.tools.entered(state.tools);
+    this.stage.entered(state.stage, state.moderation);
     this.chat.slowMode(state.settings.slow_mode);
     this.questions.moderated(state.settings.qa_moderated);
     this.count(state.count);
@@ -114,6 +117,7 @@ const EVENTS = {
   "qa.question_removed": (room, data) => room.questions.remove(data.id),
   "qa.queue_changed": (room, data) => room.questions.moderated(data.moderated),
   "tool.launched": (room, data) => room.tools.add(data),
+  "stage.changed": (room, data) => room.stage.changed(data),
   "room.count_changed": (room, data) => room.count(data.count),
   "room.removed": (room) => { room.notice(_("A moderator removed you from this room.")); room.leaveForGood(); },
 };
