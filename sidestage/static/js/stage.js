@@ -58,6 +58,9 @@ class Watch {
     if (!offered.ok) return offered;
     this.id = offered.data.watch_id;
     this.pc = new RTCPeerConnection(await rtcConfiguration());
+    this.pc.addEventListener("connectionstatechange", () => {
+      if (this.pc.connectionState === "failed") this.stage.interrupted(this);
+    });
     const stream = new MediaStream();
     this.pc.addEventListener("track", (event) => { stream.addTrack(event.track); this.media.srcObject = stream; this.play(); });
     await this.pc.setRemoteDescription({ type: "offer", sdp: offered.data.sdp });
@@ -181,9 +184,17 @@ export class Stage {
     return publication.source === "screen" ? _("Screen of %(name)s", { name }) : name;
   }
 
+  // Also after a reconnect: the server ended what the old connection watched and sent.
   entered(stage, moderation) {
     if (!this.enabled) return;
     this.candidates = moderation ? moderation.stage_candidates : [];
+    this.watches.forEach((watch) => watch.close());
+    this.watches.clear();
+    if (this.sending.size) {
+      this.sending.forEach((sending) => sending.release());
+      this.sending.clear();
+      this.status.textContent = _("The connection dropped and your camera stopped. Start it again.");
+    }
     this.changed(stage);
   }
 
@@ -199,12 +210,13 @@ export class Stage {
   // Watch what is published and not yet watched; drop what ended.
   sync() {
     const live = new Set(this.publications.map((p) => p.id));
-    const own = new Set([...this.sending.values()].map((s) => s.id));
+    // One's own camera is announced before its publish is answered: known by its source.
+    const own = (p) => p.account_id === this.room.accountId && this.sending.has(p.source);
     for (const [id, watch] of this.watches) {
       if (!live.has(id)) { watch.close(); this.watches.delete(id); }
     }
     for (const publication of this.publications) {
-      const wanted = !this.watches.has(publication.id) && !own.has(publication.id) && !this.refusedIds.has(publication.id);
+      const wanted = !this.watches.has(publication.id) && !own(publication) && !this.refusedIds.has(publication.id);
       if (wanted) this.watch(publication, this.audioOnly.checked);
     }
     part(this.root, "stage-empty").hidden = this.publications.length > 0;
@@ -232,6 +244,14 @@ export class Stage {
       this.status.append(" ", h("a", { href: stream.href, target: "_blank", rel: "noopener" }, _("Open the stream in a new tab")));
     }
     this.refusedIds.add(publication.id); // not asked again until the viewer chooses
+  }
+
+  interrupted(watch) {
+    watch.close(true);
+    this.watches.delete(watch.publication.id);
+    this.refusedIds.add(watch.publication.id);
+    this.status.replaceChildren(_("The stage was interrupted."), " ",
+      h("button", { type: "button", onclick: () => this.rewatch() }, _("Try again")));
   }
 
   rewatch() {
