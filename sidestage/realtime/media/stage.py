@@ -183,9 +183,6 @@ class StageHost:
     async def leave(self, session_id: int, watch_id: str, owner: str) -> None:
         await self._end_watch(self._own_watch(session_id, watch_id, owner))
 
-    def watching(self, session_id: int) -> int:
-        return sum(1 for w in self._watches.values() if w.publication.session_id == session_id)
-
     # Ending
 
     async def drop_owner(self, owner: str) -> None:

@@ -53,7 +53,7 @@ class LeaveIn(Payload):
 
 
 def after_commit(
-    ctx: Context, media_step: Callable[[], Awaitable[dict[str, Any]]]
+    ctx: Context, media_step: Callable[[], Awaitable[dict[str, Any] | None]]
 ) -> dict[str, Any]:
     """Run a media step once the command's transaction is over, its result filling the ack:
     negotiating a connection (gathering ICE candidates) must not hold a database
@@ -61,7 +61,7 @@ def after_commit(
     ack: dict[str, Any] = {}
 
     async def run() -> None:
-        ack.update(await media_step())
+        ack.update(await media_step() or {})
 
     ctx.outbox.after_commit.append(run)
     return ack
@@ -102,11 +102,10 @@ async def publish(ctx: Context, p: PublishIn) -> dict[str, Any]:
 
 @registry.command("stage.unpublish", PublicationIn, Permission.PARTICIPANT, summary="Stop sending")
 async def unpublish(ctx: Context, p: PublicationIn) -> dict[str, Any]:
-    async def stop() -> dict[str, Any]:
-        await ctx.services.stage.unpublish(p.session_id, p.publication_id, ctx.connection.sid)
-        return {}
-
-    return after_commit(ctx, stop)
+    sid = ctx.connection.sid
+    return after_commit(
+        ctx, lambda: ctx.services.stage.unpublish(p.session_id, p.publication_id, sid)
+    )
 
 
 @registry.command(
@@ -129,17 +128,13 @@ async def watch(ctx: Context, p: WatchIn) -> dict[str, Any]:
     "stage.answer", AnswerIn, Permission.PARTICIPANT, summary="Answer the offer of stage.watch"
 )
 async def answer(ctx: Context, p: AnswerIn) -> dict[str, Any]:
-    async def accept() -> dict[str, Any]:
-        await ctx.services.stage.answer(p.session_id, p.watch_id, ctx.connection.sid, p.sdp)
-        return {}
-
-    return after_commit(ctx, accept)
+    sid = ctx.connection.sid
+    return after_commit(
+        ctx, lambda: ctx.services.stage.answer(p.session_id, p.watch_id, sid, p.sdp)
+    )
 
 
 @registry.command("stage.leave", LeaveIn, Permission.PARTICIPANT, summary="Stop receiving")
 async def leave(ctx: Context, p: LeaveIn) -> dict[str, Any]:
-    async def stop() -> dict[str, Any]:
-        await ctx.services.stage.leave(p.session_id, p.watch_id, ctx.connection.sid)
-        return {}
-
-    return after_commit(ctx, stop)
+    sid = ctx.connection.sid
+    return after_commit(ctx, lambda: ctx.services.stage.leave(p.session_id, p.watch_id, sid))

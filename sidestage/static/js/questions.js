@@ -17,12 +17,14 @@ export class Questions {
     this.questions = new Map();
     this.upvoted = new Set();
     this.mine = new Set();
+    this.drawn = new Map(); // question id -> { look, element }: items whose look is unchanged stay
     this.pending = null;
     this.form?.addEventListener("submit", (event) => { event.preventDefault(); this.ask(); });
   }
 
   entered(questions, upvoted, queue) {
     this.questions.clear();
+    this.drawn.clear(); // who may do what can differ after a reconnect
     this.upvoted = new Set(upvoted);
     [...questions, ...(queue || [])].forEach((question) => this.questions.set(question.id, question));
     this.redraw();
@@ -51,12 +53,23 @@ export class Questions {
       .sort((a, b) => (b.pinned - a.pinned) || (b.upvotes - a.upvotes) || a.at.localeCompare(b.at) || a.id - b.id);
   }
 
+  // Only what changed is drawn again: a copy of an event already applied (moderators get
+  // some twice) or an upvote elsewhere leaves the other items, and the focus, where they are.
   redraw() {
-    const focused = document.activeElement;
-    const focusKey = focused?.dataset?.key;
-    this.list.replaceChildren(...this.ordered().map((question) => this.render(question)));
-    if (focusKey) this.list.querySelector(`[data-key="${focusKey}"]`)?.focus();
+    const focusKey = document.activeElement?.dataset?.key;
+    const drawn = new Map(this.ordered().map((question) => [question.id, this.item(question)]));
+    const items = [...drawn.values()].map((entry) => entry.element);
+    const unchanged = items.length === this.list.children.length && items.every((item, i) => item === this.list.children[i]);
+    if (!unchanged) this.list.replaceChildren(...items);
+    this.drawn = drawn;
+    if (focusKey && !this.list.contains(document.activeElement)) this.list.querySelector(`[data-key="${focusKey}"]`)?.focus();
     if (this.empty) this.empty.hidden = this.questions.size > 0;
+  }
+
+  item(question) {
+    const look = JSON.stringify([question, this.upvoted.has(question.id), this.isMine(question)]);
+    const known = this.drawn.get(question.id);
+    return known && known.look === look ? known : { look, element: this.render(question) };
   }
 
   render(question) {
