@@ -23,7 +23,8 @@ from aiortc.rtp import RtpPacket
 
 from sidestage.realtime.media import hooks
 from sidestage.realtime.media.forwarder import Forwarder
-from sidestage.realtime.media.peers import Publisher, offer_to_viewer
+from sidestage.realtime.media.hooks import PackedFrame
+from sidestage.realtime.media.peers import Publisher, Viewer, offer_to_viewer
 from tests.media_kit import (
     CONFIG,
     H264_SKIP,
@@ -89,6 +90,7 @@ class ViewerClient:
 
     pc: RTCPeerConnection
     counters: dict[str, Counter]
+    server: Viewer
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def codec(self, kind: str) -> RTCRtpCodecParameters:
@@ -123,6 +125,7 @@ class Stage:
         client = ViewerClient(
             RTCPeerConnection(CONFIG),
             {"video": Counter(VIDEO_FRAMES), "audio": Counter(AUDIO_FRAMES)},
+            viewer,
         )
         self.closers.append(client.close)
 
@@ -201,6 +204,55 @@ async def test_forwards_to_viewers_without_transcoding(
     assert [r.getMessage() for r in caplog.records if "decode" in r.getMessage()] == []
 
 
+class LossyLink:
+    """Drops chosen video RTP packets on the server's socket; counts retransmissions.
+
+    SRTP leaves the RTP header in clear, so the payload type and sequence number are read
+    off the wire. Sits on the asyncio transport of the selected ICE pair, below everything
+    the server does.
+    """
+
+    def __init__(self, transceiver: Any, drop_every: int) -> None:
+        codecs = transceiver._codecs
+        self.video = next(c.payloadType for c in codecs if c.name == "VP8")
+        self.rtx = next(c.payloadType for c in codecs if c.name == "rtx")
+        self.drop_every = drop_every
+        self.seen = self.dropped = self.retransmitted = 0
+        ice = transceiver.sender.transport.transport._connection
+        self.transport = ice._nominated[1].protocol.transport
+        self._sendto = self.transport.sendto
+        self.transport.sendto = self.sendto
+
+    def sendto(self, data: bytes, address: Any) -> None:
+        payload_type = data[1] & 0x7F if len(data) > 12 and data[0] >> 6 == 2 else None
+        if payload_type == self.rtx:
+            self.retransmitted += 1
+        elif payload_type == self.video:
+            self.seen += 1
+            if self.seen % self.drop_every == 0:
+                self.dropped += 1
+                return
+        self._sendto(data, address)
+
+
+async def test_lost_packets_are_retransmitted_from_the_writers_history(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aiortc")
+    async with stage("VP8") as scene:
+        viewer = await scene.join()
+        await viewer.counters["video"].wait(5)  # connected: the selected pair is known
+        video = next(t for t in viewer.server.pc.getTransceivers() if t.kind == "video")
+        link = LossyLink(video, drop_every=10)
+        await viewer.counters["video"].wait(viewer.counters["video"].count + 60)
+        assert link.dropped >= 5
+        # Every loss was asked for again (NACK) and resent over RTX from the history.
+        assert link.retransmitted >= link.dropped - 1
+        keyframe_requests = scene.publisher.forwarders[0].stats.keyframe_requests
+        assert keyframe_requests <= 2  # the join's; loss was repaired without keyframes
+    assert [r.getMessage() for r in caplog.records if "decode" in r.getMessage()] == []
+
+
 async def test_the_private_aiortc_api_is_still_there() -> None:
     hooks.check_private_api()
     pc = RTCPeerConnection(CONFIG)
@@ -267,6 +319,32 @@ class QueueSource:
             self.pli_seen.clear()
             await asyncio.wait_for(self.pli_seen.wait(), TIMEOUT)
 
+    def pending(self) -> int:
+        return self.track.queue.qsize()
+
+
+@dataclass
+class CollectingWriter:
+    """Stands in for the network side of one viewer: keeps the frames written to it."""
+
+    frames: list[PackedFrame] = field(default_factory=list)
+
+    def write(self, frame: PackedFrame) -> int:
+        self.frames.append(frame)
+        return frame.timestamp
+
+    @property
+    def timestamps(self) -> list[int]:
+        return [f.timestamp for f in self.frames]
+
+
+def _connected_viewer(forwarder: Forwarder) -> tuple[CollectingWriter, asyncio.Task[Any]]:
+    """A viewer whose sender has started, as aiortc's would once the viewer is connected."""
+    writer = CollectingWriter()
+    viewer = forwarder.add_viewer()
+    viewer.bind(lambda: writer)
+    return writer, asyncio.create_task(viewer.recv())
+
 
 def _frames(start: int, keyframes: Iterator[bool]) -> Iterator[av.Packet]:
     for n, key in enumerate(keyframes, start):
@@ -283,26 +361,40 @@ async def _delivered(forwarder: Forwarder, packets: Iterator[av.Packet]) -> None
         await asyncio.wait_for(queue.join(), TIMEOUT)
 
 
-async def test_a_slow_viewer_skips_and_waits_for_a_keyframe() -> None:
+async def test_a_viewer_starts_at_a_keyframe_and_frames_are_packetized_once() -> None:
     source = QueueSource()
     forwarder = Forwarder(source, keyframe_interval=0.05)
     try:
-        viewer = forwarder.add_viewer()
-        pulling = asyncio.create_task(viewer.recv())
+        first, _ = _connected_viewer(forwarder)
         await source.wait_pli(1)  # joining asks for a keyframe
-        await _delivered(forwarder, _frames(0, iter([False, True])))
-        assert (await pulling).pts == 3000  # the delta before the keyframe is never sent
+        await _delivered(forwarder, _frames(0, iter([False, True, False])))
+        assert first.timestamps == [3000, 6000]  # the delta before the keyframe is never sent
 
-        # The viewer does not pull: it holds one frame and skips the rest until a keyframe.
-        await _delivered(forwarder, _frames(2, iter([False, False, False])))
+        second, _ = _connected_viewer(forwarder)
         await source.wait_pli(2)
-        assert viewer.skipped == 1
-        assert (await viewer.recv()).pts == 2 * 3000  # the frame it held, still decodable
-        await _delivered(forwarder, _frames(5, iter([False, True])))
-        assert (await viewer.recv()).pts == 6 * 3000
-        pulling = asyncio.create_task(viewer.recv())
-        await _delivered(forwarder, _frames(7, iter([False])))
-        assert (await pulling).pts == 7 * 3000
+        await _delivered(forwarder, _frames(3, iter([False, True])))
+        assert second.timestamps == [12000]
+        assert first.timestamps == [3000, 6000, 9000, 12000]
+        assert first.frames[-1] is second.frames[-1]  # one packed frame for every viewer
+        assert b"".join(first.frames[-1].payloads).endswith(bytes([4]) * 10)
+    finally:
+        await forwarder.stop()
+
+
+async def test_fan_out_that_falls_behind_drops_deltas_up_to_a_keyframe() -> None:
+    source = QueueSource()
+    forwarder = Forwarder(source, keyframe_interval=0.05)
+    try:
+        viewer, _ = _connected_viewer(forwarder)
+        await source.wait_pli(1)
+        await _delivered(forwarder, _frames(0, iter([True])))
+        # Eight frames waiting at once: more than the backlog allowed behind the first.
+        for packet in _frames(1, iter([False] * 5 + [True, False, False])):
+            source.track.queue.put_nowait(packet)
+        await asyncio.wait_for(source.track.queue.join(), TIMEOUT)
+        await source.wait_pli(2)  # catching up asks for the keyframe it waits for
+        assert viewer.timestamps == [0, 6 * 3000, 7 * 3000, 8 * 3000]
+        assert forwarder.stats.frames_dropped == 5
     finally:
         await forwarder.stop()
 

@@ -15,6 +15,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from sidestage.realtime.media import hooks
+from sidestage.realtime.media.forwarder import ViewerTrack
 from sidestage.realtime.media.peers import (
     Publisher,
     Viewer,
@@ -182,12 +183,22 @@ class ServerRole:
         for index in request["viewers"]:
             video = [t for t in self.viewer_pcs[index].getTransceivers() if t.kind == "video"]
             log: FrameLog = []
-            self._watched.append((note_frame_ends(video[0], log), log))
+            track = video[0].sender.track
+            if isinstance(track, ViewerTrack):  # the forwarder writes frames itself
+                track.on_frame_sent = lambda timestamp, log=log: log.append(
+                    (timestamp, time.time())
+                )
+                self._watched.append((track, log))
+            else:
+                self._watched.append((note_frame_ends(video[0], log), log))
 
     async def unwatch(self, request: JsonDict) -> list[FrameLog]:
         watched, self._watched = self._watched, []
-        for transport, _ in watched:
-            stop_noting(transport)
+        for noted, _ in watched:
+            if isinstance(noted, ViewerTrack):
+                noted.on_frame_sent = None
+            else:
+                stop_noting(noted)
         return [log for _, log in watched]
 
     async def close(self, request: JsonDict) -> None:

@@ -1,10 +1,13 @@
-"""Fan one published track out to many viewers, encoded, without buffering.
+"""Fan one published track out to many viewers, encoded, packetized once, unbuffered.
 
-Each viewer holds at most the latest frame: a slow viewer skips frames instead of
-growing a queue. Video viewers that skip (or just joined) wait for the next keyframe, so
-their decoder never sees a frame whose reference is missing, and a keyframe is asked of
-the publisher. Those requests are coalesced to at most one per ``keyframe_interval``.
-Consumers that must see every frame (the recorder) ``subscribe`` a callback instead.
+Each frame is split into RTP payloads once (``hooks.Packetizer``) and written at once to
+every connected viewer by its ``hooks.RtpWriter``: no task, queue or copy of the frame per
+viewer. A viewer starts at a keyframe, so its decoder never sees a frame whose reference
+is missing, and a keyframe is asked of the publisher when one joins. Those requests are
+coalesced to at most one per ``keyframe_interval``. When fan-out falls behind the
+publisher, the forwarder drops frames (video: up to the next keyframe, which it asks for)
+instead of letting them queue. Consumers that must see every frame (the recorder)
+``subscribe`` a callback instead.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ import av
 from aiortc import RTCRtpCodecParameters
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from sidestage.realtime.media.hooks import PackedFrame, Packetizer
+
 KEYFRAME_INTERVAL = 0.5  # seconds: at most one upstream keyframe request per track
+MAX_BACKLOG = {"video": 3, "audio": 5}  # frames waiting before the forwarder catches up
+YIELD_EVERY = 64  # viewers written between yields, so other tracks' frames interleave
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +46,23 @@ class PacketSource(Protocol):
 
     async def send_pli(self) -> bool: ...
 
+    def pending(self) -> int:
+        """Frames received and not yet read from ``track``."""
+        ...
+
+
+class FrameWriter(Protocol):
+    """Sends packed frames to one viewer: ``hooks.RtpWriter`` in production."""
+
+    def write(self, frame: PackedFrame) -> int | None:
+        """The RTP timestamp the frame went out with; None if the viewer is not connected."""
+        ...
+
 
 @dataclass
 class ForwarderStats:
     frames_in: int = 0
+    frames_dropped: int = 0  # fan-out fell behind: skipped for every viewer
     keyframe_requests: int = 0
 
 
@@ -59,6 +79,8 @@ class Forwarder:
         self._viewers: set[ViewerTrack] = set()
         self._subscribers: list[Callable[[av.Packet], None]] = []
         self._keyframe_wanted = asyncio.Event()
+        self._packetizer = Packetizer(source.codec)
+        self._catching_up = False
         # Draining starts now, so the publisher's frames never pile up in aiortc's queue.
         self._drain_task = asyncio.create_task(self._drain())
         self._keyframe_task = asyncio.create_task(self._request_keyframes())
@@ -123,12 +145,30 @@ class Forwarder:
                     raise TypeError("forwarded tracks must yield av.Packet (install the hook)")
                 self.stats.frames_in += 1
                 self._notify(packet)
-                for viewer in list(self._viewers):
-                    viewer._offer(packet)
+                if self._viewers and self._keep(packet):
+                    await self._fan_out(self._packetizer.pack(packet))
         except MediaStreamError:
             pass  # the publisher's track ended
         finally:
             self._end_viewers()
+
+    def _keep(self, packet: av.Packet) -> bool:
+        """False for a frame dropped because fan-out fell behind the publisher."""
+        if self.kind == "video" and packet.is_keyframe:
+            self._catching_up = False  # decodable on its own: the way back in
+        elif self._catching_up or self._source.pending() > MAX_BACKLOG[self.kind]:
+            # Video deltas refer to the frames dropped before them: drop up to a keyframe.
+            self._catching_up = self.kind == "video"
+            self.request_keyframe()
+            self.stats.frames_dropped += 1
+            return False
+        return True
+
+    async def _fan_out(self, frame: PackedFrame) -> None:
+        for index, viewer in enumerate(list(self._viewers), 1):
+            viewer._offer(frame)
+            if index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     def _end_viewers(self) -> None:
         self.ended.set()
@@ -148,54 +188,62 @@ class Forwarder:
 
 
 class ViewerTrack(MediaStreamTrack):
-    """A track for one viewer's RTCRtpSender; ``recv()`` returns the latest ``av.Packet``."""
+    """One viewer's copy of a forwarded track, the track of that viewer's RTCRtpSender.
+
+    Frames do not pass through ``recv()``: the sender calls it once it has started, that
+    is once the viewer is connected, which is when the viewer joins. From then on the
+    forwarder writes each frame straight to the viewer (``bind`` says how). ``recv()``
+    returns only when the track ends, so the sender's own loop idles.
+    """
 
     def __init__(self, forwarder: Forwarder) -> None:
         super().__init__()
         self.kind = forwarder.kind
         self.sent = 0
-        self.skipped = 0
+        self.on_frame_sent: Callable[[int], None] | None = None  # RTP timestamp sent
         self._forwarder = forwarder
         self._video = forwarder.kind == "video"
-        self._latest: av.Packet | None = None
-        self._wake = asyncio.Event()
+        self._open_writer: Callable[[], FrameWriter] | None = None
+        self._writer: FrameWriter | None = None
+        self._ended = asyncio.Event()
         self._pulling = False
         self._need_keyframe = self._video
 
+    def bind(self, open_writer: Callable[[], FrameWriter]) -> None:
+        """How to reach the viewer, called when its sender has started."""
+        self._open_writer = open_writer
+
     async def recv(self) -> av.Packet:
         if not self._pulling:
-            # The sender pulls once the viewer is connected: that is when it joins.
             self._pulling = True
             self._want_keyframe()
-        while self._latest is None:
-            if self.readyState != "live":
-                raise MediaStreamError
-            await self._wake.wait()
-            self._wake.clear()
-        packet, self._latest = self._latest, None
-        self.sent += 1
-        return packet
+        await self._ended.wait()
+        raise MediaStreamError
 
     def stop(self) -> None:
         super().stop()
         self._forwarder._remove(self)
-        self._wake.set()
+        self._ended.set()
 
-    def _offer(self, packet: av.Packet) -> None:
-        if not self._pulling:
-            return  # not connected yet: nothing to hold
-        if self._video and self._need_keyframe and not packet.is_keyframe:
+    def _offer(self, frame: PackedFrame) -> None:
+        if not self._pulling or self._open_writer is None:
+            return  # not connected yet
+        if self._need_keyframe and not frame.keyframe:
             return
-        if self._latest is not None:
-            self.skipped += 1
-            if self._video and not packet.is_keyframe:
-                # Keep the older frame (its references were sent); later ones are not
-                # decodable without the one we skip, so wait for a keyframe.
-                self._want_keyframe()
-                return
         self._need_keyframe = False
-        self._latest = packet
-        self._wake.set()
+        try:
+            if self._writer is None:
+                self._writer = self._open_writer()
+            timestamp = self._writer.write(frame)
+        except Exception:
+            # One viewer's broken connection must not stop the stage for the others.
+            log.exception("writing to a viewer failed; its track is ended")
+            self.stop()
+            return
+        if timestamp is not None:
+            self.sent += 1
+            if self.on_frame_sent is not None:
+                self.on_frame_sent(timestamp)
 
     def _want_keyframe(self) -> None:
         if self._video:

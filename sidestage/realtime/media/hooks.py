@@ -23,6 +23,18 @@ Sender and transceiver side:
 - ``RTCRtpSender._send_keyframe()``: called when a viewer sends PLI or FIR; replaced per
   sender instance so the request goes upstream instead of to a (non-existent) encoder.
 - ``RTCRtpTransceiver._codecs``: the negotiated codecs; the first non-RTX one is sent.
+- The send path, for ``RtpWriter``. aiortc's ``RTCRtpSender._run_rtp`` runs one task per
+  viewer that packetizes every frame again, builds a ``RtpPacket`` per packet and awaits
+  three layers per datagram; at a few hundred viewers that is most of the server's CPU.
+  ``RtpWriter`` packetizes once per frame for all viewers (``PackedFrame``) and writes each
+  viewer's copy itself. Its ``_run_rtp`` still runs, on a track that never yields. It
+  reads the sender's ``_RTCRtpSender__mid``, ``__rtp_header_extensions_map`` and
+  ``__rtx_payload_type`` (set by ``send()``), and updates ``__packet_count``,
+  ``__octet_count``, ``__ntp_timestamp``, ``__rtp_timestamp`` (its sender reports and
+  stats) and ``__rtx_sequence_number``. ``RTCRtpSender._retransmit`` (NACK) is replaced per
+  instance, reading the writer's own history. Writing uses ``RTCDtlsTransport._state``,
+  ``._tx_srtp`` (the SRTP session) and ``.transport._connection._nominated`` (aioice's
+  selected pair: its ``protocol.transport`` and ``remote_addr``).
 
 ``check_private_api()`` runs at import and ``install_*`` re-check each instance, so an
 aiortc upgrade that moves any of this fails loudly here, not silently in production.
@@ -31,7 +43,10 @@ aiortc upgrade that moves any of this fails loudly here, not silently in product
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
+import random
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,9 +55,18 @@ from typing import Any
 
 import aiortc
 import av
-from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import (
+    RTCDtlsTransport,
+    RTCRtpCodecParameters,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    clock,
+)
+from aiortc.codecs import get_encoder
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtp import RtpPacket
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket, wrap_rtx
 
 AIORTC_VERSION = "1.16.0"
 PLI_MIN_INTERVAL = 0.5  # seconds between loss-triggered keyframe requests
@@ -50,8 +74,22 @@ VIDEO_MAX_PENDING = 1024  # packets held while waiting for a retransmission
 VIDEO_MAX_FRAMES_BEHIND_GAP = 3  # complete frames after a gap before giving it up
 H264_START_CODE = b"\x00\x00\x00\x01"
 
+RTP_HISTORY_SIZE = 128  # packets kept per viewer for retransmission, as aiortc does
+
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _RECEIVER_CODECS = "_RTCRtpReceiver__codecs"
+_SENDER = "_RTCRtpSender__"  # prefix of the sender's name-mangled attributes
+_SENDER_STARTED = (  # set by RTCRtpSender.send()
+    "mid",
+    "rtp_header_extensions_map",
+    "rtx_payload_type",
+    "rtx_sequence_number",
+    "packet_count",
+    "octet_count",
+    "ntp_timestamp",
+    "rtp_timestamp",
+)
+_RTP_FIXED_FIELDS = struct.Struct("!HII")  # sequence number, timestamp, SSRC at offset 2
 
 
 class AiortcHookError(RuntimeError):
@@ -67,6 +105,8 @@ def check_private_api() -> None:
         (RTCRtpReceiver, "_send_rtcp_pli"),
         (RTCRtpSender, "_send_keyframe"),
         (RTCRtpSender, "_handle_rtcp_packet"),
+        (RTCRtpSender, "_retransmit"),
+        (RTCDtlsTransport, "_send_rtp"),
     ):
         if not callable(getattr(cls, name, None)):
             _fail(f"{cls.__name__}.{name} is gone")
@@ -74,6 +114,11 @@ def check_private_api() -> None:
     _check_source(RTCRtpReceiver._handle_rtp_packet, "packet._data = depayload(")
     _check_source(RTCRtpReceiver.__init__, "self.__codecs: dict[int, RTCRtpCodecParameters]")
     _check_source(RTCRtpSender._handle_rtcp_packet, "self._send_keyframe()")
+    _check_source(RTCRtpSender._handle_rtcp_packet, "await self._retransmit(seq)")
+    _check_source(RTCRtpSender._run_rtp, "await self._next_encoded_frame(codec)")
+    for name in _SENDER_STARTED:
+        _check_source(RTCRtpSender.__init__, f"self.__{name}")
+    _check_source(RTCDtlsTransport._send_rtp, "self._tx_srtp.protect(data)")
 
 
 def _check_source(function: Callable[..., Any], needle: str) -> None:
@@ -123,6 +168,9 @@ class EncodedSource:
         await self._receiver._send_rtcp_pli(ssrc)
         return True
 
+    def pending(self) -> int:
+        return self._queue.qsize()
+
     def _emit(self, packet: av.Packet) -> None:
         self.stats.frames += 1
         self.stats.keyframes += int(packet.is_keyframe)
@@ -158,6 +206,138 @@ def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters:
         if codec.mimeType.lower() != f"{transceiver.kind}/rtx":
             return codec
     raise AiortcHookError(f"no {transceiver.kind} codec negotiated yet")
+
+
+class PackedFrame:
+    """One encoded frame, packetized once for every viewer of its forwarder.
+
+    ``packets()`` serializes the frame's RTP packets once per header layout (payload type,
+    MID, extension ids; in practice every viewer of a stage shares one), with sequence
+    number, timestamp and SSRC left zero for each ``RtpWriter`` to fill in.
+    """
+
+    __slots__ = ("payloads", "timestamp", "keyframe", "ntp_time", "_abs_send_time", "_layouts")
+
+    def __init__(self, payloads: list[bytes], timestamp: int, keyframe: bool) -> None:
+        self.payloads = payloads
+        self.timestamp = timestamp  # in the codec's clock, from the first frame
+        self.keyframe = keyframe
+        self.ntp_time = clock.current_ntp_time()
+        self._abs_send_time = (self.ntp_time >> 14) & 0x00FFFFFF
+        self._layouts: dict[tuple[Any, ...], list[bytes]] = {}
+
+    def packets(self, layout: tuple[Any, ...], extensions: HeaderExtensionsMap) -> list[bytes]:
+        packets = self._layouts.get(layout)
+        if packets is None:
+            packets = self._layouts[layout] = self._serialize(layout, extensions)
+        return packets
+
+    def _serialize(self, layout: tuple[Any, ...], extensions: HeaderExtensionsMap) -> list[bytes]:
+        payload_type, mid = layout[0], layout[1]
+        last = len(self.payloads) - 1
+        serialized = []
+        for index, payload in enumerate(self.payloads):
+            packet = RtpPacket(payload_type=payload_type, marker=int(index == last))
+            packet.payload = payload
+            packet.extensions.abs_send_time = self._abs_send_time
+            packet.extensions.mid = mid
+            serialized.append(packet.serialize(extensions))
+        return serialized
+
+
+class Packetizer:
+    """Splits forwarded frames into RTP payloads with aiortc's own packetizer, once."""
+
+    def __init__(self, codec: RTCRtpCodecParameters) -> None:
+        self._packer = get_encoder(codec)  # only its pack(): nothing is ever encoded
+
+    def pack(self, packet: av.Packet) -> PackedFrame:
+        payloads, timestamp = self._packer.pack(packet)
+        return PackedFrame(payloads, timestamp, bool(packet.is_keyframe))
+
+
+class RtpWriter:
+    """Writes ``PackedFrame``s to one viewer: sequence numbers, SRTP, the selected pair.
+
+    Made once the sender has started (its ``_run_rtp`` has asked its track for a frame),
+    so its MID, header extensions and RTX payload type are known. One synchronous call
+    per frame per viewer, with no task, no queue and no ``RtpPacket`` per packet.
+    """
+
+    def __init__(self, transceiver: RTCRtpTransceiver) -> None:
+        sender = transceiver.sender
+        state = vars(sender)
+        missing = [n for n in _SENDER_STARTED if _SENDER + n not in state]
+        if missing:
+            _fail(f"RTCRtpSender instances have no {', '.join(missing)}")
+        if state[_SENDER + "mid"] is None:
+            _fail("the sender has not started (RTCRtpSender.send() not called yet)")
+        self._sender = sender
+        self._state = state
+        self._dtls: RTCDtlsTransport = sender.transport
+        self._ice = self._dtls.transport._connection
+        self._extensions: HeaderExtensionsMap = state[_SENDER + "rtp_header_extensions_map"]
+        ids = vars(self._extensions)["_HeaderExtensionsMap__ids"]
+        payload_type = negotiated_codec(transceiver).payloadType
+        self.layout = (payload_type, state[_SENDER + "mid"], dataclasses.astuple(ids))
+        self._ssrc: int = sender._ssrc
+        self._sequence = random.randrange(32768)  # as aiortc: far from wrapping at start
+        self._origin = random.getrandbits(32)
+        # sequence number % size -> (sequence number, packet template, timestamp)
+        self._history: dict[int, tuple[int, bytes, int]] = {}
+        sender._retransmit = self._retransmit  # type: ignore[method-assign]
+
+    def write(self, frame: PackedFrame) -> int | None:
+        """Send the frame's packets; its RTP timestamp, or None if the connection is down."""
+        pair = self._ice._nominated.get(1)
+        if self._dtls._state is not DtlsState.CONNECTED or pair is None:
+            return None
+        send, address = pair.protocol.transport.sendto, pair.remote_addr
+        protect = self._dtls._tx_srtp.protect
+        timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
+        sequence, ssrc, history = self._sequence, self._ssrc, self._history
+        octets = 0
+        for template in frame.packets(self.layout, self._extensions):
+            history[sequence % RTP_HISTORY_SIZE] = (sequence, template, timestamp)
+            send(protect(_stamp(template, sequence, timestamp, ssrc)), address)
+            octets += len(template)
+            sequence = (sequence + 1) & 0xFFFF
+        self._sequence = sequence
+        self._account(frame, octets, timestamp)
+        return timestamp
+
+    def _account(self, frame: PackedFrame, octets: int, timestamp: int) -> None:
+        """What ``_run_rtp`` would note: the sender's reports and stats read it."""
+        state = self._state
+        state[_SENDER + "packet_count"] += len(frame.payloads)
+        state[_SENDER + "octet_count"] += octets  # headers included: close enough for SR
+        state[_SENDER + "ntp_timestamp"] = frame.ntp_time
+        state[_SENDER + "rtp_timestamp"] = timestamp
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        entry = self._history.get(sequence_number % RTP_HISTORY_SIZE)
+        if entry is None or entry[0] != sequence_number:
+            return  # too old: the viewer's decoder will ask for a keyframe
+        _, template, timestamp = entry
+        data = _stamp(template, sequence_number, timestamp, self._ssrc)
+        rtx_payload_type = self._state[_SENDER + "rtx_payload_type"]
+        if rtx_payload_type is not None:
+            rtx_sequence = self._state[_SENDER + "rtx_sequence_number"]
+            self._state[_SENDER + "rtx_sequence_number"] = (rtx_sequence + 1) & 0xFFFF
+            rtx = wrap_rtx(
+                RtpPacket.parse(data, self._extensions),
+                payload_type=rtx_payload_type,
+                sequence_number=rtx_sequence,
+                ssrc=self._sender._rtx_ssrc,
+            )
+            data = rtx.serialize(self._extensions)
+        await self._dtls._send_rtp(data)
+
+
+def _stamp(template: bytes, sequence: int, timestamp: int, ssrc: int) -> bytes:
+    packet = bytearray(template)
+    _RTP_FIXED_FIELDS.pack_into(packet, 2, sequence, timestamp, ssrc)
+    return bytes(packet)
 
 
 def _track_queue(receiver: RTCRtpReceiver) -> asyncio.Queue[Any]:

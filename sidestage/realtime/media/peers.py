@@ -115,6 +115,7 @@ def _add_forwarded(viewer: Viewer, forwarder: Forwarder) -> None:
     viewer.tracks.append(track)
     transceiver = viewer.pc.addTransceiver(track, direction="sendonly")
     transceiver.setCodecPreferences(codec_preferences(forwarder.codec))
+    track.bind(lambda: hooks.RtpWriter(transceiver))
     hooks.route_keyframe_requests(transceiver.sender, forwarder.request_keyframe)
     viewer.forced.append((transceiver, forwarder.codec))
 
