@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -57,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the pages, the API and the live rooms")
     serve.set_defaults(run=_serve)
+    media = commands.add_parser(
+        "media-worker", help="serve stages' audio and video apart from the app (needs Redis)"
+    )
+    media.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes to start (default: one per core)",
+    )
+    media.set_defaults(run=_media_worker)
     migrate = commands.add_parser("migrate", help="create or upgrade the database tables")
     migrate.set_defaults(run=_migrate)
     imp = commands.add_parser("import-program", help="import or update a schedule JSON file")
@@ -97,6 +108,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Sidestage serving on http://{settings.host}:{settings.port}/", flush=True)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
+
+
+def _media_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from sidestage.realtime import media_worker
+
+    if args.processes < 1:
+        raise ConfigurationError("--processes must be at least 1")
+    return media_worker.serve(settings, args.processes)
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -89,9 +89,17 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``sidestage serve`` in its own process, as production runs it."""
+    """``sidestage serve`` (or another ``sidestage`` command) in its own process, as
+    production runs it; ``env`` adds settings."""
 
-    def __init__(self, database_url: str, redis_url: str | None, data_dir: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str | None,
+        data_dir: str,
+        command: tuple[str, ...] = ("serve",),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -99,6 +107,7 @@ class ServerProcess:
             "SIDESTAGE_DATA_DIR": data_dir,
             "SIDESTAGE_PORT": str(self.port),
             "SIDESTAGE_SECRET": "s" * 40,
+            **(env or {}),
         }
         if redis_url:
             env["SIDESTAGE_REDIS_URL"] = redis_url
@@ -108,7 +117,7 @@ class ServerProcess:
         self.log_path = os.path.join(data_dir, "server.log")
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "sidestage.cli", "serve"],
+                [sys.executable, "-m", "sidestage.cli", *command],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -129,6 +138,16 @@ class ServerProcess:
             except OSError:
                 time.sleep(0.1)  # polling a starting process; no event to wait on
         raise TimeoutError("server did not start")
+
+    def wait_logged(self, text: str, times: int = 1, timeout: float = 60) -> None:
+        """Until the process logs ``text`` (for processes that serve no HTTP)."""
+        deadline = time.monotonic() + timeout
+        while self._log().count(text) < times:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"process exited: {self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"never logged {text!r}: {self.log_tail()}")
+            time.sleep(0.1)  # polling a starting process; no event to wait on
 
     def log_tail(self, size: int = 2000) -> str:
         return self._log()[-size:]

@@ -32,7 +32,15 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("serve", "migrate", "import-program", "export-program", "demo", "create-user"):
+    for command in (
+        "serve",
+        "media-worker",
+        "migrate",
+        "import-program",
+        "export-program",
+        "demo",
+        "create-user",
+    ):
         result = _run([command, "--help"], {})
         assert result.returncode == 0 and "usage: sidestage" in result.stdout, command
 
@@ -85,6 +93,8 @@ def test_clear_errors_and_exit_codes(cli_env: dict[str, str], tmp_path: Path) ->
     assert _run(["no-such-command"], cli_env).returncode == 2
     weak = _run(["create-user", "--email", "x@example.org", "--password", "short"], cli_env)
     assert weak.returncode == 3 and "auth.weak_password" in weak.stderr
+    no_redis = _run(["media-worker", "--processes", "1"], cli_env)
+    assert no_redis.returncode == 4 and "SIDESTAGE_REDIS_URL" in no_redis.stderr
 
 
 def test_production_refuses_the_development_secret(tmp_path: Path) -> None:

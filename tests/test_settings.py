@@ -17,6 +17,7 @@ def test_embedded_defaults(tmp_path: Path) -> None:
     settings = load_settings({"SIDESTAGE_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'sidestage.db'}"
     assert settings.redis_url is None and settings.port == 8080
+    assert settings.media_workers == "embedded"  # one process holds everything
     # The development secret is generated once and kept.
     assert load_settings({"SIDESTAGE_DATA_DIR": str(tmp_path)}).secret == settings.secret
     assert (tmp_path / "dev-secret").stat().st_mode & 0o077 == 0
@@ -43,7 +44,15 @@ def test_production_needs_its_own_secret(tmp_path: Path) -> None:
     assert good.production and good.secret == "p" * 40
 
 
-@pytest.mark.parametrize("env", [{"SIDESTAGE_PORT": "eighty"}, {"SIDESTAGE_ENV": "staging"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SIDESTAGE_PORT": "eighty"},
+        {"SIDESTAGE_ENV": "staging"},
+        {"SIDESTAGE_MEDIA_WORKERS": "elsewhere"},
+        {"SIDESTAGE_MEDIA_WORKERS": "separate"},  # without Redis to route through
+    ],
+)
 def test_bad_values_are_named(tmp_path: Path, env: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError, match=next(iter(env))):
         load_settings({"SIDESTAGE_DATA_DIR": str(tmp_path), **env})

@@ -3,8 +3,6 @@ through the real server, with frames forwarded to them (SQLite; media is the sam
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -12,16 +10,15 @@ from typing import Any
 
 import av
 import pytest
-from aiortc import AudioStreamTrack, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
 
 from sidestage.platform.access.models import Role
 from sidestage.platform.settings import Settings
 from sidestage.realtime.media.recorder import list_recordings
 from tests.helpers import bearer
 from tests.live import Client
-from tests.media_kit import CONFIG, TIMEOUT, MovingPattern, use_loopback_ice
+from tests.media_kit import use_loopback_ice
 from tests.rooms_world import World, make_world
+from tests.stage_peers import Speaker, Watcher, closing
 
 CAPACITY = 15  # units: one video viewer (10) and five listeners (1 each)
 
@@ -73,74 +70,6 @@ async def cast(world: World, *guests: str) -> Cast:
     speaker_id = await account_id(world, on_stage)
     await host.ok("stage.put_on", {"session_id": session.id, "account_id": speaker_id})
     return Cast(host, on_stage, speaker_id, audience)
-
-
-class Speaker:
-    """An aiortc peer publishing a moving pattern and a tone through ``stage.publish``."""
-
-    def __init__(self, client: Client, session_id: int) -> None:
-        self.client, self.session_id = client, session_id
-        self.pc = RTCPeerConnection(CONFIG)
-        self.publication_id = ""
-
-    async def publish(self) -> dict[str, Any]:
-        self.pc.addTransceiver(MovingPattern(), direction="sendonly")
-        self.pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        return await self.client.call(
-            "stage.publish",
-            {
-                "session_id": self.session_id,
-                "source": "camera",
-                "sdp": self.pc.localDescription.sdp,
-            },
-        )
-
-    async def accept(self, answer: dict[str, Any]) -> None:
-        assert answer["ok"], answer
-        self.publication_id = answer["data"]["publication_id"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(answer["data"]["sdp"], "answer"))
-
-
-class Watcher:
-    """An aiortc viewer: takes the server's offer, answers, and collects the tracks."""
-
-    def __init__(self, client: Client, session_id: int) -> None:
-        self.client, self.session_id = client, session_id
-        self.pc = RTCPeerConnection(CONFIG)
-        self.tracks: list[MediaStreamTrack] = []
-        self.pc.on("track", self.tracks.append)
-
-    async def watch(self, publication_id: str, audio_only: bool = False) -> dict[str, Any]:
-        offered = await self.client.call(
-            "stage.watch",
-            {
-                "session_id": self.session_id,
-                "publication_id": publication_id,
-                "audio_only": audio_only,
-            },
-        )
-        if not offered["ok"]:
-            return offered
-        await self.pc.setRemoteDescription(RTCSessionDescription(offered["data"]["sdp"], "offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        payload = {"session_id": self.session_id, "watch_id": offered["data"]["watch_id"]}
-        await self.client.ok("stage.answer", {**payload, "sdp": self.pc.localDescription.sdp})
-        return offered
-
-    async def frames(self, kind: str, count: int) -> None:
-        track = next(t for t in self.tracks if t.kind == kind)
-        for _ in range(count):
-            await asyncio.wait_for(track.recv(), TIMEOUT)
-
-
-@contextlib.asynccontextmanager
-async def closing(*peers: Speaker | Watcher) -> AsyncIterator[None]:
-    try:
-        yield
-    finally:
-        for peer in peers:
-            await peer.pc.close()
 
 
 async def test_only_speakers_go_on_stage_and_only_those_on_it_publish(world: World) -> None:

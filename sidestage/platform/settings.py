@@ -37,6 +37,7 @@ class Settings:
     turn_secret: str | None = None  # shared with coturn (use-auth-secret)
     media_capacity: int = 1000  # stage budget units (a video viewer 10, audio-only 1)
     record_stage: bool = True
+    media_workers: str = "embedded"  # or "separate": `sidestage media-worker` processes
 
     @property
     def production(self) -> bool:
@@ -63,7 +64,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         **_ice(environ),
         media_capacity=_media_capacity(environ.get("SIDESTAGE_MEDIA_CAPACITY")),
         record_stage=environ.get("SIDESTAGE_RECORD_STAGE", "1") not in ("0", "false", "no"),
+        media_workers=_media_workers(environ),
     )
+
+
+def _media_workers(environ: Mapping[str, str]) -> str:
+    """Where stages' peers live: in each app process, or in separate media workers."""
+    mode = environ.get("SIDESTAGE_MEDIA_WORKERS", "embedded")
+    if mode not in ("embedded", "separate"):
+        raise ConfigurationError(
+            f"SIDESTAGE_MEDIA_WORKERS must be embedded or separate, not {mode!r}"
+        )
+    if mode == "separate" and not environ.get("SIDESTAGE_REDIS_URL"):
+        raise ConfigurationError("SIDESTAGE_MEDIA_WORKERS=separate needs SIDESTAGE_REDIS_URL")
+    return mode
 
 
 # Forwarding measured about 100 video viewers per core (bench/stage.py); a video viewer

@@ -28,6 +28,7 @@ from sidestage.realtime.dispatch import Dispatcher
 from sidestage.realtime.ice import server_configuration
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
+from sidestage.realtime.media_remote import RemoteStage
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
 from sidestage.rooms import handlers
@@ -72,7 +73,7 @@ class Realtime:
         self.transport: SocketTransport | None = None
         self.dispatcher: Dispatcher | None = None
         self.ticker: Ticker | None = None
-        self.stage: StageHost | None = None
+        self.stage: StageHost | RemoteStage | None = None
         self._db: async_sessionmaker[AsyncSession] | None = None
 
     def start(
@@ -90,16 +91,19 @@ class Realtime:
         self.ticker = Ticker(services, self.publish, Claims(redis))
         self.services = services
 
-    def _stage_host(self, redis: Redis | None) -> StageHost:
+    def _stage_host(self, redis: Redis | None) -> StageHost | RemoteStage:
         settings = self.settings
         budget = RedisMediaBudget(redis) if redis else MemoryMediaBudget()
+        if settings.media_workers == "separate":
+            assert redis is not None, "settings require Redis for separate media workers"
+            return RemoteStage(redis, budget, self.process_id)
         recordings = settings.data_dir if settings.record_stage else None
         host = StageHost(budget, server_configuration(settings), recordings)
         host.on_change = self._announce_stage
         return host
 
     async def _announce_stage(self, session_id: int) -> None:
-        assert self._db is not None and self.stage is not None
+        assert self._db is not None and isinstance(self.stage, StageHost)
         outbox = Outbox()
         async with transaction(self._db) as db:
             await stage_service.announce(db, self.stage, session_id, outbox)
@@ -108,6 +112,8 @@ class Realtime:
     async def stage_heartbeat(self) -> None:
         """This process carries stages: it renews its budget until it stops."""
         assert self.stage is not None
+        if isinstance(self.stage, RemoteStage):
+            return  # media workers carry the stages and renew their own budgets
         while True:
             try:
                 await self.stage.budget.heartbeat(self.process_id, self.settings.media_capacity)
@@ -201,6 +207,8 @@ def install(
         realtime.start(*resources())
         assert realtime.transport is not None and realtime.ticker is not None
         async with realtime.transport.listening():
+            if isinstance(realtime.stage, RemoteStage):
+                await realtime.stage.start()  # replies from media workers come in from now
             ticking = asyncio.create_task(realtime.ticker.run())
             renewing = asyncio.create_task(realtime.stage_heartbeat())
             yield

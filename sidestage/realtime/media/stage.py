@@ -142,6 +142,10 @@ class StageHost:
         room = self._rooms.get(session_id)
         return room is not None and room.recorder is not None
 
+    def rooms(self) -> list[int]:
+        """The sessions whose stage this host carries (publishing or recording)."""
+        return list(self._rooms)
+
     # Watching
 
     async def watch(
@@ -155,7 +159,7 @@ class StageHost:
         watch_id = uuid.uuid4().hex
         admission = await self.budget.admit(publication.session_id, watch_id, seat)
         if admission != Admission.ADMITTED:
-            raise _refusal(admission)
+            raise refusal(admission)
         wanted = [
             f for f in publication.publisher.forwarders if seat == Seat.VIDEO or f.kind == "audio"
         ]
@@ -287,7 +291,7 @@ def _description(sdp: str, kind: str) -> RTCSessionDescription:
     return RTCSessionDescription(sdp=sdp, type=kind)
 
 
-def _refusal(admission: Admission) -> SidestageError:
+def refusal(admission: Admission) -> SidestageError:
     """The room offers the other ways in: ``details.instead`` lists them."""
     if admission == Admission.FULL:
         return Unavailable(
