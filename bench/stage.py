@@ -5,8 +5,8 @@
 
 Side by side, in the same run: the Sidestage forwarder (``sidestage.realtime.media``:
 encoded frames fanned out, nothing decoded or re-encoded) and stock aiortc ``MediaRelay``
-(the published track decoded once, re-encoded for every viewer). Each setup runs three
-processes, so each side's CPU is its own:
+(the published track decoded once, re-encoded for every viewer). Each setup runs its
+processes apart, so each side's CPU is its own:
 
 - publisher: one aiortc peer sending 640x480 VP8 at 30 fps pinned to 1 Mbit/s (a moving
   gradient with a band of noise, so the encoder really fills it) and Opus (a tone);
@@ -15,7 +15,8 @@ processes, so each side's CPU is its own:
   steady window;
 - viewers: N aiortc peers whose receivers' jitter buffers are replaced by a counter, so
   they do SRTP, RTCP, NACK and REMB like any aiortc viewer but never assemble or decode:
-  counting frames is all a load generator needs.
+  counting frames is all a load generator needs. They are spread over one process per
+  core (``stage_kit/viewer_pool.py``): a single one saturates its core near 100 viewers.
 
 Viewers per core = viewers served / server CPU seconds per second, where a viewer counts
 only for the share of the publisher's frames it received (a server that drops frames does
@@ -89,7 +90,7 @@ async def run(quick: bool) -> None:
 
 
 def child_main(role: str, mode: str) -> None:
-    """One of the three processes, answering the parent's requests until it says close."""
+    """One of the child processes, answering the parent's requests until it says close."""
     offer_loopback_only()
     pin_video_bitrate()
 

@@ -13,7 +13,7 @@ from .plans import Plan
 
 @dataclass
 class Window:
-    """What the three processes counted over one steady window."""
+    """What the processes counted over one steady window."""
 
     server: tuple[JsonDict, JsonDict]
     viewers: tuple[list[JsonDict], list[JsonDict]]
@@ -42,7 +42,7 @@ class Row:
 
     @property
     def saturated(self) -> bool:
-        """The machine, not the server, was the limit: the three processes filled the cores."""
+        """The machine, not the server, was the limit: the processes filled the cores."""
         used = self.server_cpu_per_s + self.viewers_process_cpu_per_s + self.publisher_cpu_per_s
         return used > SATURATED * (os.cpu_count() or 1)
 

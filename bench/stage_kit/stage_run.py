@@ -1,4 +1,4 @@
-"""One setup's run: start its three processes, publish, add viewers step by step, measure."""
+"""One setup's run: start its processes, publish, add viewers step by step, measure."""
 
 from __future__ import annotations
 
@@ -15,17 +15,20 @@ from .latency import added_latency, legs, percentile, spread
 from .plans import Plan
 from .report import line
 from .rows import Row, Window, add_marginal, row_from_window
+from .viewer_pool import ViewerPool
+
+VIEWER_PROCESSES = os.cpu_count() or 1  # one viewers process saturates a core near 100
 
 
 @dataclass
 class Stage:
-    """One setup's three processes, viewers added step by step."""
+    """One setup's processes, viewers added step by step."""
 
     plan: Plan
     window: float
     publisher: Child
     server: Child
-    viewers: Child
+    viewers: ViewerPool
     leg: float = 0.0
     leg_p99: float = 0.0
     joined: int = 0
@@ -89,10 +92,12 @@ class Stage:
 
 async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
     """Rows for each viewer count (each printed as it comes) and the network baseline."""
-    children = await asyncio.gather(
-        Child.start("publisher"), Child.start("server", "--mode", plan.mode), Child.start("viewers")
+    publisher, server, viewers = await asyncio.gather(
+        Child.start("publisher"),
+        Child.start("server", "--mode", plan.mode),
+        ViewerPool.start(VIEWER_PROCESSES),
     )
-    stage = Stage(plan, window, *children)
+    stage = Stage(plan, window, publisher, server, viewers)
     try:
         await stage.publish()
         rows: list[Row] = []
@@ -107,4 +112,5 @@ async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
         leg = {"leg_p50_ms": stage.leg * 1000, "leg_p99_ms": stage.leg_p99 * 1000}
         return rows, {"mode": plan.mode, **leg}
     finally:
-        await asyncio.gather(*(child.close() for child in reversed(children)))
+        await viewers.close()
+        await asyncio.gather(server.close(), publisher.close())
