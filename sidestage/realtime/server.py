@@ -25,6 +25,12 @@ from sidestage.platform.db import transaction
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.dispatch import Dispatcher
+from sidestage.realtime.fanout import (
+    FastEmit,
+    FastManager,
+    FastRedisManager,
+    install_websocket_driver,
+)
 from sidestage.realtime.ice import server_configuration
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
@@ -54,12 +60,12 @@ class Realtime:
         # Every emit borrows a connection for its publish; redis-py's default pool refuses
         # past 100 in use, which a burst of commands on one process reaches (see
         # platform/hot_store.py). The manager builds its own pool, so it gets a higher cap.
-        manager = (
-            socketio.AsyncRedisManager(
+        manager: FastEmit = (
+            FastRedisManager(
                 redis_url, channel="sidestage", redis_options={"max_connections": 1000}
             )
             if redis_url
-            else None
+            else FastManager()
         )
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -69,6 +75,8 @@ class Realtime:
             ping_timeout=20,
             max_http_buffer_size=256 * 1024,
         )
+        install_websocket_driver(self.sio)
+        self.fanout = manager
         self.process_id = uuid.uuid4().hex
         self.transport: SocketTransport | None = None
         self.dispatcher: Dispatcher | None = None

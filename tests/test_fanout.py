@@ -1,0 +1,108 @@
+"""The fast broadcast path: standard Socket.IO clients get room broadcasts through it.
+
+python-socketio's ``AsyncClient`` over websocket (written directly) and over long-polling
+(queued), and the official JavaScript client in Node, all in one room; one chat message
+reaches each of them exactly once, and the counters say which path carried it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import socketio
+
+from sidestage.realtime.fanout import FanoutStats, text_frame
+from sidestage.realtime.server import REALTIME
+from tests.live import WAIT, Client
+from tests.rooms_world import World, make_world
+
+STANDARD_CLIENT = Path(__file__).parent / "browser" / "standard_client.mjs"
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+async def world(client, db):  # type: ignore[no-untyped-def]
+    built = await make_world(client, db)
+    yield built
+    await built.close()
+
+
+def stats(world: World) -> FanoutStats:
+    return world.http.server.app[REALTIME].fanout.stats  # type: ignore[no-any-return]
+
+
+async def polling_client(world: World, token: str) -> Client:
+    client = Client(world.url, token)
+    client.sio = socketio.AsyncClient(reconnection=False)
+    client.sio.on("*", client._record)
+    await client.sio.connect(
+        world.url, auth={"token": token}, transports=["polling"], wait_timeout=WAIT
+    )
+    world.clients.append(client)
+    return client
+
+
+async def test_standard_clients_receive_broadcasts_through_the_fast_path(world: World) -> None:
+    room = {"session_id": world.public.id}
+    sender = await world.guest("Sender")
+    over_websocket = await world.guest("Websocket")
+    token = (await world.guest("Polling")).token
+    over_polling = await polling_client(world, token)
+    node_token = (await world.guest("Node")).token
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        str(STANDARD_CLIENT),
+        world.url,
+        node_token,
+        str(world.public.id),
+        "to everyone",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        for client in (sender, over_websocket, over_polling):
+            await client.ok("room.enter", room)
+        assert node.stdout is not None
+        assert await asyncio.wait_for(node.stdout.readline(), WAIT) == b"entered\n"
+        before = FanoutStats(**vars(stats(world)))
+
+        sent = await sender.ok("chat.send", {**room, "text": "to everyone"})
+        for client in (sender, over_websocket, over_polling):
+            got = await client.wait_for("chat.posted", lambda m: m["id"] == sent["id"])
+            assert got["text"] == "to everyone"
+        from_node = json.loads(await asyncio.wait_for(node.stdout.readline(), WAIT))
+        assert from_node["id"] == sent["id"] and from_node["author"]["name"] == "Sender"
+        assert await asyncio.wait_for(node.wait(), WAIT) == 0
+    finally:
+        if node.returncode is None:
+            node.kill()
+            await node.wait()
+
+    after = stats(world)
+    # Three websocket clients (python sender and listener, Node) were written directly, the
+    # polling one got it queued; nothing fell back to the stock path.
+    assert after.direct - before.direct >= 3
+    assert after.queued - before.queued >= 1
+    assert after.stock == before.stock
+    for client in (sender, over_websocket, over_polling):
+        assert [m["id"] for m in client.received["chat.posted"]].count(sent["id"]) == 1
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_frames_follow_rfc_6455(size: int) -> None:
+    text = "x" * size
+    frame = text_frame(text)
+    assert frame[0] == 0x81  # final fragment, text
+    assert frame[1] & 0x80 == 0  # server frames are not masked
+    length, offset = frame[1] & 0x7F, 2
+    if length == 126:
+        length, offset = int.from_bytes(frame[2:4], "big"), 4
+    elif length == 127:
+        length, offset = int.from_bytes(frame[2:10], "big"), 10
+    assert length == size and frame[offset:] == text.encode()
