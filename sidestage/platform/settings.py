@@ -35,7 +35,7 @@ class Settings:
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None  # shared with coturn (use-auth-secret)
-    media_capacity: int = 1000  # stage budget units (a video viewer 10, audio-only 1)
+    media_capacity: int = 2000  # stage budget units of one process (video viewer 10, audio 1)
     record_stage: bool = True
     media_workers: str = "embedded"  # or "separate": `sidestage media-worker` processes
 
@@ -80,14 +80,15 @@ def _media_workers(environ: Mapping[str, str]) -> str:
     return mode
 
 
-# Forwarding measured about 100 video viewers per core (bench/stage.py); a video viewer
-# costs 10 units, so a core is worth 1,000.
-UNITS_PER_CORE = 1000
+# A stage process is one core (Python runs one thread of it). Forwarding measured about
+# 300 video viewers per core at 100 viewers (bench/stage.py); a video viewer costs 10
+# units, so 2,000 units leaves a third for signalling, RTCP and bursts.
+UNITS_PER_PROCESS = 2000
 
 
 def _media_capacity(raw: str | None) -> int:
     if raw is None or raw == "":
-        return UNITS_PER_CORE * (os.cpu_count() or 1)
+        return UNITS_PER_PROCESS
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(
             f"SIDESTAGE_MEDIA_CAPACITY must be a positive number of units, not {raw!r}"
