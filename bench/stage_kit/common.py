@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aiortc import RTCConfiguration
+from bench_common.children import BenchError, Handler, JsonDict
 
 CONFIG = RTCConfiguration(iceServers=[])  # loopback only: no STUN server to wait for
 WIDTH, HEIGHT, FPS = 640, 480, 30
@@ -13,7 +14,6 @@ VIDEO_BITRATE = 1_000_000
 NOISE_ROWS = 24  # measured: this much noise under the gradient makes VP8 use ~1 Mbit/s
 VIDEO_CLOCK = 90_000
 MASK = 0xFFFFFFFF
-LINE_LIMIT = 1 << 26  # one JSON reply per line, arrival lists included
 MIN_DELIVERY = 0.1  # under this share of the frames a viewer counts as not receiving
 LATENCY_SAMPLE = 10  # viewers whose arrivals are compared, spread over the joining order
 ALIGN_PROBE = 20
@@ -23,13 +23,10 @@ LATENCY_WINDOW = 3.0  # seconds, after the CPU window: noting send times costs a
 TARGET_VIEWERS_PER_CORE = 300
 TARGET_ADDED_MS = 5.0
 
-JsonDict = dict[str, Any]
-Handler = Callable[[JsonDict], Awaitable[Any]]
 FrameLog = list[tuple[int, float]]  # (RTP timestamp, wall time) of each frame's last packet
 
 
-class BenchError(RuntimeError):
-    """The setup did not work (no media, a process died): not a result."""
+__all__ = ["BenchError", "Handler", "JsonDict"]
 
 
 def between(log: Sequence[tuple[int, float]], since: float, until: float) -> list[Any]:

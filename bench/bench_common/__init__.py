@@ -1,0 +1,1 @@
+"""What the benchmarks in ``bench/`` share: the parent/child JSON-lines protocol."""

@@ -1,0 +1,154 @@
+"""The three servers under test, each in its own process, and their CPU time.
+
+- ``node``: ``node/server.js`` (socket.io 4.8, installed from its lock file);
+- ``raw``: ``raw_server.py``;
+- ``sidestage``: ``sidestage serve`` on the embedded default (SQLite, one process), with
+  the demo program loaded and guest accounts made directly in its database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench_common.children import BenchError
+from sqlalchemy import select
+
+from sidestage.platform.accounts import service as accounts
+from sidestage.platform.db import create_engine, session_factory, transaction
+from sidestage.platform.program.models import Session
+
+KIT = Path(__file__).resolve().parent
+TICKS = os.sysconf("SC_CLK_TCK")
+READY_WITHIN = 60.0
+
+
+@dataclass
+class Server:
+    name: str
+    process: asyncio.subprocess.Process
+    port: int
+    room: int = 1
+    tokens: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu(self) -> float:
+        """Seconds of CPU the server process has used (user + system)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _listening(server: Server) -> Server:
+    deadline = time.monotonic() + READY_WITHIN
+    while True:
+        if server.process.returncode is not None:
+            raise BenchError(f"the {server.name} server exited ({server.process.returncode})")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BenchError(f"the {server.name} server did not start") from None
+            await asyncio.sleep(0.1)  # polling a starting process: no event to wait on
+            continue
+        writer.close()
+        return server
+
+
+async def start(name: str, participants: int, workdir: Path) -> Server:
+    port = free_port()
+    if name == "node":
+        await asyncio.to_thread(_npm_ci)
+        command = ["node", str(KIT / "node" / "server.js"), str(port)]
+        server = Server(name, await _spawn(command, workdir / "node.log"), port)
+        server.tokens = ["-"] * participants
+    elif name == "raw":
+        command = [sys.executable, str(KIT / "raw_server.py"), str(port)]
+        server = Server(name, await _spawn(command, workdir / "raw.log"), port)
+        server.tokens = ["-"] * participants
+    else:
+        server = await _start_sidestage(port, participants, workdir / "sidestage")
+    return await _listening(server)
+
+
+async def _spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> Any:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as sink:
+        return await asyncio.create_subprocess_exec(
+            *command, stdout=sink, stderr=sink, env={**os.environ, **(env or {})}
+        )
+
+
+def _npm_ci() -> None:
+    if not (KIT / "node" / "node_modules" / "socket.io").is_dir():
+        subprocess.run(
+            ["npm", "ci", "--prefix", str(KIT / "node"), "--no-audit", "--no-fund"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+async def _start_sidestage(port: int, participants: int, data_dir: Path) -> Server:
+    env = {
+        "SIDESTAGE_DATA_DIR": str(data_dir),
+        "SIDESTAGE_PORT": str(port),
+        "SIDESTAGE_SECRET": "b" * 40,
+        "SIDESTAGE_RECORD_STAGE": "0",
+    }
+    for setup in (["migrate"], ["demo"]):
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "sidestage.cli", *setup],
+            env={**os.environ, **env},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    room, tokens = await _guests(f"sqlite+aiosqlite:///{data_dir / 'sidestage.db'}", participants)
+    command = [sys.executable, "-m", "sidestage.cli", "serve"]
+    process = await _spawn(command, data_dir / "server.log", env)
+    return Server("sidestage", process, port, room, tokens)
+
+
+async def _guests(database_url: str, count: int) -> tuple[int, list[str]]:
+    """The demo's public side event, and ``count`` guests' tokens, made in its database."""
+    engine = create_engine(database_url)
+    try:
+        async with transaction(session_factory(engine)) as db:
+            room = await db.scalar(
+                select(Session.id)
+                .where(Session.visibility == "public", Session.kind == "side_event")
+                .limit(1)
+            )
+            tokens = []
+            for number in range(count):
+                guest = await accounts.create_guest(db, f"Participant {number}")
+                tokens.append(await accounts.issue_token(db, guest))
+    finally:
+        await engine.dispose()
+    if room is None:
+        raise BenchError("the demo program has no public side event")
+    return int(room), tokens
