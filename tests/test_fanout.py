@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 import socketio
+from redis.asyncio import Redis
 
+from sidestage.realtime import fanout
 from sidestage.realtime.fanout import FanoutStats, text_frame
 from sidestage.realtime.server import REALTIME
+from tests.conftest import REDIS_URL
 from tests.live import WAIT, Client
 from tests.rooms_world import World, make_world
 
@@ -106,3 +109,38 @@ def test_frames_follow_rfc_6455(size: int) -> None:
     elif length == 127:
         length, offset = int.from_bytes(frame[2:10], "big"), 10
     assert length == size and frame[offset:] == text.encode()
+
+
+async def test_a_process_leaves_the_redis_channel_of_a_room_it_emptied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fanout, "SWEEP_EVERY", 0.05)
+    manager = fanout.FastRedisManager(REDIS_URL, channel="sweep-test")
+    socketio.AsyncServer(async_mode="aiohttp", client_manager=manager)  # the manager's server
+    redis = Redis.from_url(REDIS_URL)
+    channel = "sweep-test:s:99"
+
+    async def listening() -> int:
+        return int(dict(await redis.pubsub_numsub(channel))[channel.encode()])
+
+    async def until(count: int) -> None:
+        while True:
+            if await listening() == count and manager.connected:
+                return
+            await asyncio.sleep(0.02)  # polling Redis's count: no event to wait on
+
+    try:
+        manager.initialize()  # as the first connection does: the listener, the sweep
+        await asyncio.wait_for(until(0), WAIT)  # and the listener has connected
+        sid = await manager.connect("eio-1", "/")
+        await manager.enter_room(sid, "/", "s:99")
+        assert await listening() == 1  # subscribed before enter_room returned
+        await manager.disconnect(sid, "/", ignore_queue=True)
+        await asyncio.wait_for(until(0), WAIT)
+        assert channel not in manager.room_channels
+    finally:
+        for task in (manager.thread, manager.sweeping):
+            task.cancel()
+        await asyncio.gather(manager.thread, manager.sweeping, return_exceptions=True)
+        await manager.redis.aclose()
+        await redis.aclose()

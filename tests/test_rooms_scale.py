@@ -167,3 +167,25 @@ async def test_a_crashed_process_is_swept(cluster: Cluster) -> None:
         )
     await engine.dispose()
     assert still_open == 1  # only the watcher's
+
+
+async def test_a_process_listens_only_to_rooms_it_has_members_in(cluster: Cluster) -> None:
+    """Room broadcasts go on the room's own Redis channel; a process subscribes to it only
+    while one of its connections is in the room, so it never decodes other rooms."""
+    channel = f"sidestage:s:{cluster.room}"
+    redis = Redis.from_url(REDIS_URL)
+    try:
+
+        async def listening() -> int:
+            counts = dict(await redis.pubsub_numsub(channel))
+            return int(counts[channel.encode()])
+
+        on_a = await cluster.join(cluster.a, await cluster.token("On A"))
+        assert await listening() == 1  # process A only: B has nobody in this room
+        on_b = await cluster.join(cluster.b, await cluster.token("On B"))
+        assert await listening() == 2
+        sent = await on_b.ok("chat.send", {"session_id": cluster.room, "text": "room channel"})
+        arrived = await on_a.wait_for("chat.posted", lambda m: m["id"] == sent["id"])
+        assert arrived["text"] == "room channel"
+    finally:
+        await redis.aclose()

@@ -28,6 +28,7 @@ a warning is logged once: slower, never wrong.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from dataclasses import dataclass
@@ -37,10 +38,12 @@ import socketio
 from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as EngineWebSocket
+from redis.exceptions import RedisError
 from socketio import packet as sio_packet
 
 log = logging.getLogger(__name__)
 WEBSOCKET_ATTRIBUTE = "_sidestage_websocket"
+SWEEP_EVERY = 30.0  # seconds between leaving the Redis channels of rooms now empty here
 
 
 class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
@@ -93,11 +96,10 @@ class FanoutStats:
 class FastEmit(socketio.AsyncManager):  # type: ignore[misc]
     """A client manager whose room broadcasts take the fast path (see the module doc)."""
 
-    stats: FanoutStats
     _warned = False
 
-    def initialize(self) -> None:
-        super().initialize()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.stats = FanoutStats()
 
     async def emit(
@@ -178,8 +180,103 @@ class FastManager(FastEmit):
 
 
 class FastRedisManager(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
-    """Several processes: each delivers what Redis brings with the fast path.
+    """Several processes, each hearing only the rooms it has members in.
 
-    In this order, ``AsyncPubSubManager``'s local delivery (``super().emit``) is
+    The stock Redis manager sends every broadcast on one channel, so every process
+    decodes every room's traffic. Here a broadcast to a Sidestage channel (named
+    ``kind:key``, see ``rooms.events.Audience``) goes on its own Redis channel,
+    ``<channel>:<room>``, which a process subscribes to when one of its connections first
+    enters that room, and leaves once none is left (checked every ``SWEEP_EVERY``). The
+    rest (python-socketio's own rooms, broadcasts to everyone, disconnects, room changes
+    of remote connections) stays on the shared channel. What arrives is delivered with
+    the fast path: in this base order, ``AsyncPubSubManager``'s local delivery is
     ``FastEmit.emit``.
+
+    Private API beyond ``FastEmit``'s: ``AsyncRedisManager``'s ``redis``, ``pubsub``,
+    ``connected``, ``_redis_connect``, and the ``_publish`` / ``_listen`` /
+    ``_redis_listen_with_retries`` steps it is built from (overridden here).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.room_channels: set[str] = set()  # the Redis channels this process listens to
+        self.sweeping: asyncio.Task[None] | None = None
+
+    def initialize(self) -> None:
+        super().initialize()
+        if not self.write_only:
+            self.sweeping = self.server.start_background_task(self._sweep)
+
+    def channel_for(self, room: Any) -> str:
+        if isinstance(room, str) and ":" in room:
+            return f"{self.channel}:{room}"
+        return str(self.channel)
+
+    async def enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
+        await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
+        channel = self.channel_for(room)
+        if channel in self.room_channels or channel == self.channel:
+            return
+        if self.is_connected(sid, namespace):  # a connection of this process
+            self.room_channels.add(channel)
+            await self._subscribe(channel)
+
+    async def _subscribe(self, channel: str) -> None:
+        """Subscribed before the caller goes on: the room's next broadcast reaches us."""
+        if self.pubsub is None or not self.connected:
+            return  # the listener subscribes to every room channel when it connects
+        try:
+            await self.pubsub.subscribe(channel)
+        except (RedisError, OSError):
+            log.warning("subscribing to %s failed; the listener will on reconnecting", channel)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY)
+            rooms = self.rooms.get("/", {})
+            start = len(self.channel) + 1
+            idle = [c for c in self.room_channels if not rooms.get(c[start:])]
+            self.room_channels.difference_update(idle)  # before any await: no race
+            if idle and self.pubsub is not None and self.connected:
+                try:
+                    await self.pubsub.unsubscribe(*idle)
+                except (RedisError, OSError):
+                    log.warning("leaving %d room channels failed", len(idle))
+
+    async def _publish(self, data: dict[str, Any]) -> Any:
+        room = data.get("room") if data.get("method") == "emit" else None
+        channel = self.channel_for(room)
+        for attempt in (1, 2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                return await self.redis.publish(channel, self.json.dumps(data))
+            except (RedisError, OSError) as error:
+                log.error("publishing to %s failed (attempt %d): %s", channel, attempt, error)
+        return None
+
+    async def _redis_listen_with_retries(self) -> Any:
+        retry_in = 1.0
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel, *self.room_channels)
+                retry_in = 1.0
+                async for message in self.pubsub.listen():
+                    yield message
+            except (RedisError, OSError) as error:
+                log.error("listening on Redis failed, again in %g s: %s", retry_in, error)
+                self.connected = False
+                await asyncio.sleep(retry_in)
+                retry_in = min(retry_in * 2, 60.0)
+
+    async def _listen(self) -> Any:
+        shared = self.channel.encode()
+        prefix = shared + b":"
+        async for message in self._redis_listen_with_retries():
+            if message["type"] != "message" or "data" not in message:
+                continue
+            if message["channel"] == shared or message["channel"].startswith(prefix):
+                yield message["data"]

@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import socketio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +31,7 @@ from sidestage.platform.errors import ConfigurationError, SidestageError
 from sidestage.platform.hot_store import connect_redis
 from sidestage.platform.settings import Settings
 from sidestage.realtime import media_link as link
+from sidestage.realtime.fanout import FastRedisManager
 from sidestage.realtime.ice import server_configuration
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import RedisMediaBudget
@@ -56,7 +56,8 @@ class MediaWorker:
         recordings = settings.data_dir if settings.record_stage else None
         self.host = StageHost(RedisMediaBudget(redis), server_configuration(settings), recordings)
         self.host.on_change = self._changed
-        self._emitter = socketio.AsyncRedisManager(
+        # Publishes as the app processes do: each room on its own channel.
+        self._emitter = FastRedisManager(
             settings.redis_url, channel=SOCKETIO_CHANNEL, write_only=True
         )
         self._tasks: set[asyncio.Task[None]] = set()
