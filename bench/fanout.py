@@ -13,7 +13,8 @@ itself, and reports its own CPU. The servers, each alone on the machine in turn:
 
 Phases, in one room (the demo's public side event for Sidestage):
 
-1. join storm: 1,000 participants connect and enter at once; seconds and joins a second;
+1. join storm: 1,000 participants connect and enter at once; seconds, joins a second,
+   and the server's resident memory per participant, read once they are idle (KB/p);
 2. fan-out capacity: chat at 30 messages a second into the 1,000 for 5 s; deliveries a
    second and server CPU (user + system, from /proc) per delivery;
 3. latency: 1,000 more join, then 10 messages a second into the 2,000 for 10 s; p50 and
@@ -21,8 +22,9 @@ Phases, in one room (the demo's public side event for Sidestage):
 
 Every phase fails (exit 1) if a message is missing. Output: a table, then one JSON line
 with Sidestage's CPU per delivery as ratios to Node's and raw's. Targets: ratio to Node
-at most 1.0, to raw at most 1.5; p99 at most 100 ms at 2,000; 1,000 joins in 1 s.
-Not measured yet: the vote burst across two processes, 15 rooms at once, memory.
+at most 1.0, to raw at most 1.5; p99 at most 100 ms at 2,000; 1,000 joins in 1 s; at most
+50 KB per idle participant. Not measured yet: the vote burst across two processes, and 15
+rooms with 10,000 participants at once.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def line(name: str, row: dict[str, Any]) -> str:
     joins, capacity, latency = row["joins"], row["capacity"], row["latency"]
     return (
         f"{name:<10}{joins['joins']:>6}{joins['seconds']:>8.2f}{joins['per_s']:>8.0f}"
+        f"{joins['bytes_per_participant'] / 1024:>7.1f}"
         f"{capacity['room']:>7}{capacity['deliveries_per_s']:>10.0f}"
         f"{capacity['server_us_per_delivery']:>9.1f}{capacity['generator_cpu_s']:>8.1f}"
         f"{latency['room']:>7}{latency['p50_ms']:>9.1f}{latency['p99_ms']:>9.1f}"
@@ -79,7 +82,7 @@ def line(name: str, row: dict[str, Any]) -> str:
 
 
 HEADER = (
-    f"{'server':<10}{'joins':>6}{'join s':>8}{'join/s':>8}{'room':>7}{'deliv/s':>10}"
+    f"{'server':<10}{'joins':>6}{'join s':>8}{'join/s':>8}{'KB/p':>7}{'room':>7}{'deliv/s':>10}"
     f"{'us/deliv':>9}{'gen cpu':>8}{'room':>7}{'p50 ms':>9}{'p99 ms':>9}"
 )
 
@@ -98,6 +101,7 @@ async def run(quick: bool, names: list[str]) -> None:
         summary |= {
             "p99_ms_at_2000": side["latency"]["p99_ms"],
             "join_s": side["joins"]["seconds"],
+            "kb_per_idle_participant": side["joins"]["bytes_per_participant"] / 1024,
         }
     print("\n" + json.dumps(summary))
     print(json.dumps({"bench": "fanout", "quick": quick, "rows": rows, "summary": summary}))

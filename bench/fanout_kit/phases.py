@@ -19,6 +19,7 @@ from .servers import Server
 
 # Messages a second one person may send: Sidestage allows 5 in 10 s (chat's own limit).
 CHAT_PER_SENDER = 0.45
+IDLE_SETTLE = 2.0  # seconds after the joins before idle participants' memory is read
 DRAIN_WITHIN = 60.0  # seconds for every delivery to arrive after the last send
 
 
@@ -53,8 +54,16 @@ class Load:
 
 
 async def join_storm(load: Load, server: Server, count: int) -> JsonDict:
+    """``count`` participants connect and enter at once; also what each costs in memory."""
+    memory_before = server.memory()
     joined = await load.join(server, count)
-    return {"joins": count, "seconds": joined["seconds"], "per_s": count / joined["seconds"]}
+    await asyncio.sleep(IDLE_SETTLE)  # joins' transient buffers and tasks are done with
+    return {
+        "joins": count,
+        "seconds": joined["seconds"],
+        "per_s": count / joined["seconds"],
+        "bytes_per_participant": (server.memory() - memory_before) / count,
+    }
 
 
 async def broadcast(load: Load, server: Server, rate: float, seconds: float) -> JsonDict:

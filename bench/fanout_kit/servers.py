@@ -47,6 +47,13 @@ class Server:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICKS
 
+    def memory(self) -> int:
+        """Bytes of resident memory of the server process now."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise BenchError(f"no VmRSS for the {self.name} server")
+
     async def stop(self) -> None:
         if self.process.returncode is None:
             self.process.terminate()
