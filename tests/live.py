@@ -18,7 +18,12 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy import select
 
+from sidestage.platform.db import create_engine, session_factory, transaction
+from sidestage.platform.demo import load_demo
+from sidestage.platform.program.models import Session
 from sidestage.platform.settings import Settings
 from sidestage.web.app import create_app
 
@@ -80,6 +85,24 @@ class Client:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+async def fresh_demo(database_url: str, redis_url: str) -> int:
+    """An empty Redis database and the demo program; returns its public side event's id."""
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    engine = create_engine(database_url)
+    async with transaction(session_factory(engine)) as db:
+        await load_demo(db)
+        room = await db.scalar(
+            select(Session.id)
+            .where(Session.visibility == "public", Session.kind == "side_event")
+            .limit(1)
+        )
+    await engine.dispose()
+    assert room is not None, "the demo program has a public side event"
+    return int(room)
 
 
 def free_port() -> int:

@@ -22,11 +22,9 @@ from sqlalchemy import select
 from sidestage.platform.access.models import Role, RoleGrant
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import create_engine, session_factory, transaction
-from sidestage.platform.demo import load_demo
-from sidestage.platform.program.models import Session
 from tests.conftest import REDIS_URL
 from tests.helpers import bearer
-from tests.live import Client, ServerProcess
+from tests.live import Client, ServerProcess, fresh_demo
 from tests.stage_peers import Speaker, Watcher, closing
 
 SEPARATE = {"SIDESTAGE_MEDIA_WORKERS": "separate", "SIDESTAGE_RECORD_STAGE": "1"}
@@ -73,18 +71,7 @@ class Deployment:
 
 @pytest.fixture
 async def deployment(database_url: str, tmp_path: Path) -> AsyncIterator[Deployment]:
-    redis = Redis.from_url(REDIS_URL)
-    await redis.flushdb()  # this test's Redis database starts empty
-    await redis.aclose()
-    engine = create_engine(database_url)
-    async with transaction(session_factory(engine)) as db:
-        await load_demo(db)
-        room = await db.scalar(
-            select(Session.id)
-            .where(Session.visibility == "public", Session.kind == "side_event")
-            .limit(1)
-        )
-    await engine.dispose()
+    room = await fresh_demo(database_url, REDIS_URL)  # and an empty Redis database
     processes = [
         ServerProcess(database_url, REDIS_URL, str(tmp_path / name), env=SEPARATE)
         for name in ("a", "b")
@@ -101,7 +88,7 @@ async def deployment(database_url: str, tmp_path: Path) -> AsyncIterator[Deploym
         await asyncio.to_thread(worker.wait_logged, "ready")
         for app in processes[:2]:
             await asyncio.to_thread(app.wait_ready)
-        yield Deployment(database_url, processes[0], processes[1], worker, int(room or 0))
+        yield Deployment(database_url, processes[0], processes[1], worker, room)
     finally:
         for process in processes:
             process.stop()

@@ -14,12 +14,10 @@ from sqlalchemy import func, select
 from sidestage.platform.access.models import Role, RoleGrant
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import create_engine, session_factory, transaction
-from sidestage.platform.demo import load_demo
-from sidestage.platform.program.models import Session
 from sidestage.rooms.attendance.models import AttendanceInterval
 from sidestage.rooms.polls.models import PollBallot
 from tests.conftest import REDIS_URL
-from tests.live import Client, ServerProcess
+from tests.live import Client, ServerProcess, fresh_demo
 
 
 @pytest.fixture
@@ -63,25 +61,14 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(database_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
-    redis = Redis.from_url(REDIS_URL)
-    await redis.flushdb()  # this test's Redis database starts empty
-    await redis.aclose()
-    engine = create_engine(database_url)
-    async with transaction(session_factory(engine)) as db:
-        await load_demo(db)
-        room = await db.scalar(
-            select(Session.id)
-            .where(Session.visibility == "public", Session.kind == "side_event")
-            .limit(1)
-        )
-    await engine.dispose()
+    room = await fresh_demo(database_url, REDIS_URL)  # and an empty Redis database
     a = ServerProcess(database_url, REDIS_URL, str(tmp_path / "a"))
     b = ServerProcess(database_url, REDIS_URL, str(tmp_path / "b"))
     try:
         await asyncio.to_thread(a.wait_ready)
         await asyncio.to_thread(b.wait_ready)
         built = Cluster(database_url, a, b)
-        built.room = int(room or 0)
+        built.room = room
         yield built
         for client in built.clients:
             await client.close()
