@@ -26,7 +26,7 @@ from sidestage.platform.errors import (
     Unauthenticated,
 )
 from sidestage.platform.program.models import Session
-from sidestage.platform.program.service import get_session
+from sidestage.platform.program.service import get_room_session
 from sidestage.platform.text import find_nul
 from sidestage.rooms.commands import Command, Connection, Context, Permission
 from sidestage.rooms.events import Outbox
@@ -115,7 +115,7 @@ class Dispatcher:
         if session_id is None:
             raise NotFound(f"{feature}.not_found", "There is no such item.")
         try:
-            return await get_session(db, session_id)
+            return await get_room_session(db, session_id)
         except NotFound:
             raise NotFound("room.not_found", "There is no such room.") from None
 
