@@ -26,6 +26,7 @@ from sidestage.migrations import upgrade
 from sidestage.platform.db import create_engine, session_factory
 from sidestage.platform.settings import Settings, load_settings
 from sidestage.web.app import create_app
+from tests.media_kit import CodecUse, count_codec_use, use_loopback_ice
 
 SCHEDULES = Path(__file__).resolve().parents[2] / "shared" / "data" / "schedules"
 if not SCHEDULES.exists():  # a clone sits beside shared/ in CI and in the work tree
@@ -123,3 +124,14 @@ async def client(settings: Settings, aiohttp_client) -> TestClient:  # type: ign
 
 def schedule_bytes(name: str) -> bytes:
     return (SCHEDULES / name).read_bytes()
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The media tests' peers meet on 127.0.0.1 only (see ``media_kit``)."""
+    use_loopback_ice(monkeypatch)
+
+
+@pytest.fixture
+def codec_use(monkeypatch: pytest.MonkeyPatch) -> CodecUse:
+    return count_codec_use(monkeypatch)

@@ -33,22 +33,13 @@ from tests.media_kit import (
     WIDTH,
     CodecUse,
     MovingPattern,
-    count_codec_use,
     publishing,
-    use_loopback_ice,
 )
 
 VIDEO_FRAMES, AUDIO_FRAMES = 30, 50
 
 
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_loopback_ice(monkeypatch)
-
-
-@pytest.fixture
-def codec_use(monkeypatch: pytest.MonkeyPatch) -> CodecUse:
-    return count_codec_use(monkeypatch)
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 @dataclass

@@ -24,23 +24,14 @@ from tests.media_kit import (
     TIMEOUT,
     WIDTH,
     CodecUse,
-    count_codec_use,
     publishing,
-    use_loopback_ice,
 )
 
 SESSION = 7
 VIDEO_FRAMES, AUDIO_FRAMES = 90, 150  # about 3 s of each
 
 
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_loopback_ice(monkeypatch)
-
-
-@pytest.fixture
-def codec_use(monkeypatch: pytest.MonkeyPatch) -> CodecUse:
-    return count_codec_use(monkeypatch)
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 @dataclass

@@ -8,21 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiortc import RTCSessionDescription
-from bench_common.children import Child as _Child
-from bench_common.children import serve
+from bench_common.children import Child, serve
 
 from .common import JsonDict
 
-__all__ = ["Child", "serve", "sdp_from_json", "sdp_to_json"]
+__all__ = ["Child", "serve", "sdp_from_json", "sdp_to_json", "start_child"]
 
 # Children run the entry script with --role: it is what puts bench/ on sys.path.
 ENTRY_SCRIPT = str(Path(__file__).resolve().parent.parent / "stage.py")
 
 
-class Child(_Child):
-    @classmethod
-    async def start(cls, role: str, *extra: str) -> _Child:  # type: ignore[override]
-        return await _Child.start(ENTRY_SCRIPT, role, *extra)
+async def start_child(role: str, *extra: str) -> Child:
+    """One of this bench's children: ``stage.py --role ROLE``."""
+    return await Child.start(ENTRY_SCRIPT, role, *extra)
 
 
 def sdp_to_json(description: RTCSessionDescription | None) -> JsonDict:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .child_processes import Child
+from .child_processes import Child, start_child
 from .common import FPS, LATENCY_SAMPLE, LATENCY_WINDOW, BenchError, JsonDict
 from .latency import added_latency, legs, percentile, spread
 from .plans import Plan
@@ -93,8 +93,8 @@ class Stage:
 async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
     """Rows for each viewer count (each printed as it comes) and the network baseline."""
     publisher, server, viewers = await asyncio.gather(
-        Child.start("publisher"),
-        Child.start("server", "--mode", plan.mode),
+        start_child("publisher"),
+        start_child("server", "--mode", plan.mode),
         ViewerPool.start(VIEWER_PROCESSES),
     )
     stage = Stage(plan, window, publisher, server, viewers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .child_processes import Child
+from .child_processes import Child, start_child
 
 
 class ViewerPool:
@@ -19,7 +19,7 @@ class ViewerPool:
 
     @classmethod
     async def start(cls, processes: int) -> ViewerPool:
-        return cls(list(await asyncio.gather(*(Child.start("viewers") for _ in range(processes)))))
+        return cls(list(await asyncio.gather(*(start_child("viewers") for _ in range(processes)))))
 
     def _place(self, viewer: int) -> tuple[int, int]:
         return viewer % len(self.children), viewer // len(self.children)

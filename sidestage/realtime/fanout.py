@@ -94,7 +94,8 @@ class FanoutStats:
 
 
 class FastEmit(socketio.AsyncManager):  # type: ignore[misc]
-    """A client manager whose room broadcasts take the fast path (see the module doc)."""
+    """A client manager whose room broadcasts take the fast path (see the module doc);
+    on its own, the one process of the embedded default."""
 
     _warned = False
 
@@ -173,10 +174,6 @@ def _idle_transport(socket: Any) -> Any:
     if transport is None or transport.is_closing() or transport.get_write_buffer_size():
         return None
     return transport
-
-
-class FastManager(FastEmit):
-    """One process (the embedded default)."""
 
 
 class FastRedisManager(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]

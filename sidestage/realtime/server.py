@@ -27,7 +27,6 @@ from sidestage.platform.settings import Settings
 from sidestage.realtime.dispatch import Dispatcher
 from sidestage.realtime.fanout import (
     FastEmit,
-    FastManager,
     FastRedisManager,
     install_websocket_driver,
 )
@@ -65,7 +64,7 @@ class Realtime:
                 redis_url, channel="sidestage", redis_options={"max_connections": 1000}
             )
             if redis_url
-            else FastManager()
+            else FastEmit()
         )
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
