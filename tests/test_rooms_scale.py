@@ -17,6 +17,7 @@ from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.rooms.attendance.models import AttendanceInterval
 from sidestage.rooms.polls.models import PollBallot
 from tests.conftest import REDIS_URL
+from tests.helpers import PASSWORD
 from tests.live import Client, ServerProcess, fresh_demo
 
 
@@ -176,3 +177,36 @@ async def test_a_process_listens_only_to_rooms_it_has_members_in(cluster: Cluste
         assert arrived["text"] == "room channel"
     finally:
         await redis.aclose()
+
+
+async def test_a_change_through_one_process_counts_at_once_on_the_other(cluster: Cluster) -> None:
+    """Each process keeps copies of grants and room settings between commands; a commit on
+    A that changes them must count for B's very next command."""
+    organizer = await cluster.organizer_token()
+    moderator = await cluster.join(cluster.a, organizer)
+    email = "across@example.org"
+    async with aiohttp.ClientSession() as http:
+        registered = await http.post(
+            f"{cluster.a.url}/api/auth/register",
+            json={"email": email, "password": PASSWORD, "name": "Across"},
+        )
+        member = await cluster.join(cluster.b, str((await registered.json())["token"]))
+        slow = {"session_id": cluster.room, "seconds": 5}
+        refused = await member.call("chat.slow_mode", slow)
+        assert refused["error"]["code"] == "chat.forbidden"
+        granted = await http.post(
+            f"{cluster.a.url}/api/roles",
+            json={"email": email, "role": "moderator", "session_id": cluster.room},
+            headers={"Authorization": f"Bearer {organizer}"},
+        )
+        assert granted.status == 201
+    await member.ok("chat.slow_mode", slow)
+    await member.ok("chat.slow_mode", {**slow, "seconds": 0})
+
+    guest = await cluster.join(cluster.b, await cluster.token("Muted on B"))
+    await guest.ok("chat.send", {"session_id": cluster.room, "text": "before"})
+    entered = await guest.ok("room.enter", {"session_id": cluster.room})
+    account_id = entered["chat"][-1]["author"]["id"]
+    await moderator.ok("chat.mute", {"session_id": cluster.room, "account_id": account_id})
+    muted = await guest.call("chat.send", {"session_id": cluster.room, "text": "after"})
+    assert muted["error"]["code"] == "chat.muted"

@@ -14,9 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sidestage.platform import epochs
 from sidestage.platform.access.service import Viewer, check_session_access, load_viewer
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction
+from sidestage.platform.epochs import Copy, Epoch
 from sidestage.platform.errors import (
     Forbidden,
     InvalidInput,
@@ -26,11 +28,10 @@ from sidestage.platform.errors import (
     Unauthenticated,
 )
 from sidestage.platform.program.models import Session
-from sidestage.platform.program.service import get_room_session
 from sidestage.platform.text import find_nul
 from sidestage.rooms.commands import Command, Connection, Context, Permission
 from sidestage.rooms.events import Outbox
-from sidestage.rooms.room.service import is_removed
+from sidestage.rooms.room.config import RoomConfig
 from sidestage.rooms.services import RoomServices
 
 log = logging.getLogger("sidestage.realtime")
@@ -92,50 +93,64 @@ class Dispatcher:
         outbox = Outbox()
         try:
             async with transaction(self.services.db) as db:
-                account, viewer = await _who(db, connection)
-                session = await self._room(db, command, feature, payload)
-                await _authorize(db, command, feature, viewer, session, connection)
-                context = Context(db, account, viewer, session, connection, outbox, self.services)
+                epoch = await self.services.epochs.current()  # before any row is read
+                account, viewer = await _who(db, connection, epoch)
+                room = await self._room(db, command, feature, payload, epoch)
+                session = None if room is None else await db.merge(room.session, load=False)
+                _authorize(command, feature, viewer, session, room, connection)
+                context = Context(
+                    db, account, viewer, session, connection, outbox, self.services, room
+                )
                 result = await command.handler(context, payload)
         except BaseException:
             for undo in outbox.on_rollback:
                 await undo()
             raise
+        await epochs.settled()  # a mute set here counts on every process once acknowledged
         for step in outbox.after_commit:
             await step()
         await self.publish(outbox)
         return result
 
     async def _room(
-        self, db: AsyncSession, command: Command, feature: str, payload: Any
-    ) -> Session | None:
+        self, db: AsyncSession, command: Command, feature: str, payload: Any, epoch: Epoch
+    ) -> RoomConfig | None:
         if command.room is None:
             return None
         session_id = await command.room(db, payload)
         if session_id is None:
             raise NotFound(f"{feature}.not_found", "There is no such item.")
         try:
-            return await get_room_session(db, session_id)
+            return await self.services.configs.get(db, session_id, epoch)
         except NotFound:
             raise NotFound("room.not_found", "There is no such room.") from None
 
 
-async def _who(db: AsyncSession, connection: Connection) -> tuple[Account, Viewer]:
+async def _who(db: AsyncSession, connection: Connection, epoch: Epoch) -> tuple[Account, Viewer]:
+    """The account and its grants, read again only when the epoch moved on."""
+    copy = connection.identity
+    if copy is not None and copy.good(epoch):
+        return copy.value
     account = await db.get(Account, connection.account_id)
     if account is None or account.banned_at is not None:
         raise Unauthenticated("auth.banned", "This account may no longer take part.")
-    return account, await load_viewer(db, account)
+    viewer = await load_viewer(db, account)
+    # Kept out of this database session: a rollback here must not expire the copy.
+    for row in (account, *viewer.grants):
+        db.expunge(row)
+    connection.identity = Copy((account, viewer), epoch)
+    return account, viewer
 
 
-async def _authorize(
-    db: AsyncSession,
+def _authorize(
     command: Command,
     feature: str,
     viewer: Viewer,
     session: Session | None,
+    room: RoomConfig | None,
     connection: Connection,
 ) -> None:
-    if command.permission == Permission.SIGNED_IN or session is None:
+    if command.permission == Permission.SIGNED_IN or session is None or room is None:
         return
     if command.permission == Permission.MODERATOR:
         if not viewer.moderates(session):
@@ -147,7 +162,7 @@ async def _authorize(
         raise Forbidden(f"{feature}.forbidden", refusal.message) from None
     if viewer.moderates(session):
         return
-    if await is_removed(db, session.id, connection.account_id):
+    if connection.account_id in room.removed:
         raise Forbidden("room.removed", "A moderator removed you from this room.")
     if command.needs_entry and session.id not in connection.rooms:
         raise Forbidden("room.not_entered", "Enter the room first (room.enter).")

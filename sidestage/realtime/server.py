@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.accounts.service import find_token_account
 from sidestage.platform.db import transaction
+from sidestage.platform.epochs import Epochs
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.dispatch import Dispatcher
@@ -90,7 +91,9 @@ class Realtime:
         self.transport = SocketTransport(self.sio, redis)
         presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
         self.stage = self._stage_host(redis)
-        services = RoomServices(db, presence, limiter, self.transport, self.process_id, self.stage)
+        services = RoomServices(
+            db, presence, limiter, self.transport, self.process_id, self.stage, Epochs(redis)
+        )
         self.transport.on_remove = lambda account, session: self._remove_local(
             services, account, session
         )
@@ -226,6 +229,7 @@ def install(
             await realtime.stage.close()
             # Disconnects every client and stops Engine.IO's own tasks (pings, monitor).
             await realtime.sio.shutdown()
+            realtime.services.epochs.close()
 
     app.cleanup_ctx.append(lifecycle)
     return realtime

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.access.service import Viewer
 from sidestage.platform.accounts.models import Account
+from sidestage.platform.epochs import Copy
 from sidestage.platform.program.models import Session
 from sidestage.rooms.events import Outbox
+from sidestage.rooms.room.config import RoomConfig
 from sidestage.rooms.services import RoomServices
 
 
@@ -40,6 +42,7 @@ class Connection:
     name: str
     rooms: set[int] = field(default_factory=set)
     voted_polls: dict[int, int] = field(default_factory=dict)  # poll -> its session
+    identity: Copy[tuple[Account, Viewer]] | None = None  # who it is, kept between commands
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Context:
     connection: Connection
     outbox: Outbox
     services: RoomServices
+    room: RoomConfig | None = None  # the session's room configuration, when it has one
 
 
 Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]

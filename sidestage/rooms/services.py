@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sidestage.platform.epochs import Epochs
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.rooms.events import Audience
 from sidestage.rooms.presence import Presence
+from sidestage.rooms.room.config import RoomConfigs
 
 
 class Transport(Protocol):
@@ -63,3 +65,5 @@ class RoomServices:
     transport: Transport
     process_id: str
     stage: StageMedia
+    epochs: Epochs
+    configs: RoomConfigs = field(default_factory=RoomConfigs)

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from sidestage.platform import epochs
 from sidestage.platform.access.service import Viewer, load_viewer
 from sidestage.platform.accounts.service import account_for_token
 from sidestage.platform.errors import Forbidden, InvalidInput
@@ -99,6 +100,7 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
     await _check_text(request)
     await _check_csrf(request)
     response = await handler(request)
+    await epochs.settled()  # a role granted here counts on every process once answered
     _remember(request, response, asked)
     return response
 

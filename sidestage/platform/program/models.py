@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
+from sidestage.platform.epochs import watch
 
 
 class SessionKind(enum.StrEnum):
@@ -194,3 +195,8 @@ class Bookmark(Base):
         ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Copies of these rows are kept between commands (see platform/epochs.py).
+watch(Session, inserts=False)
+watch(Room, inserts=False)

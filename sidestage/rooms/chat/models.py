@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
+from sidestage.platform.epochs import watch
 
 
 class ChatMessage(Base):
@@ -39,3 +40,7 @@ class ChatMute(Base):
     )
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     muted_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+
+
+# Copies of these rows are kept between commands (see platform/epochs.py).
+watch(ChatMute)

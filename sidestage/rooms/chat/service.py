@@ -59,10 +59,10 @@ async def _check_may_write(ctx: Context, session_id: int) -> None:
     if ctx.session is not None and ctx.viewer.moderates(ctx.session):
         return
     await rate_limit(ctx, "chat", *RATE)
-    mute = await ctx.db.get(ChatMute, (session_id, ctx.account.id))
-    if mute is not None and mute.until > utcnow():
+    assert ctx.room is not None
+    if ctx.room.muted(ctx.account.id):
         raise Forbidden("chat.muted", "A moderator muted you in this chat for a while.")
-    seconds = (await room.settings_of(ctx.db, session_id)).slow_mode_seconds
+    seconds = ctx.room.slow_mode_seconds
     if seconds:
         wait = await ctx.services.limiter.hit(f"slow:{session_id}:{ctx.account.id}", 1, seconds)
         if wait is not None:

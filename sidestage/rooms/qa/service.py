@@ -48,7 +48,8 @@ async def ask(
     text = clean_text(raw, MAX_LENGTH, "qa")
     if ctx.session is None or not ctx.viewer.moderates(ctx.session):
         await rate_limit(ctx, "qa", *RATE)
-    queued = (await room.settings_of(ctx.db, session_id)).qa_moderated
+    assert ctx.room is not None
+    queued = ctx.room.qa_moderated
     question = Question(
         session_id=session_id,
         account_id=ctx.account.id,

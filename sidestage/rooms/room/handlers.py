@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from sidestage.platform.access.service import inviting_organization
-from sidestage.platform.errors import Conflict, InvalidInput
+from sidestage.platform.errors import Conflict, Forbidden, InvalidInput
 from sidestage.rooms import events as audience
 from sidestage.rooms.attendance import service as attendance
 from sidestage.rooms.commands import Connection, Context, Payload, Permission, registry
@@ -48,7 +48,9 @@ async def enter(ctx: Context, p: EnterIn) -> dict[str, Any]:
     assert session is not None
     if not session.live:
         raise Conflict("room.not_live", "This session takes place on site, not online.")
-    await service.check_not_removed(ctx.db, session.id, ctx.account.id)
+    assert ctx.room is not None
+    if ctx.account.id in ctx.room.removed:  # moderators too: they pass the dispatcher's check
+        raise Forbidden("room.removed", "A moderator removed you from this room.")
     state = await room_state(ctx, session, p.since)
     if session.id not in ctx.connection.rooms:
         await _arrive(ctx, inviting_organization(ctx.viewer, session))

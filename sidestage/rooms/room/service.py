@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.errors import Forbidden
 from sidestage.rooms.room.models import RoomRemoval, RoomSettings
 
 
@@ -35,11 +34,6 @@ async def change_settings(
 
 async def is_removed(db: AsyncSession, session_id: int, account_id: int) -> bool:
     return await db.get(RoomRemoval, (session_id, account_id)) is not None
-
-
-async def check_not_removed(db: AsyncSession, session_id: int, account_id: int) -> None:
-    if await is_removed(db, session_id, account_id):
-        raise Forbidden("room.removed", "A moderator removed you from this room.")
 
 
 async def remove(db: AsyncSession, session_id: int, account_id: int, by: int) -> None:

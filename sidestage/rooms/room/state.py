@@ -21,13 +21,13 @@ from sidestage.rooms.tools import service as tools
 
 async def room_state(ctx: Context, session: Session, since: int | None) -> dict[str, Any]:
     moderator = ctx.viewer.moderates(session)
-    settings = await room.settings_of(ctx.db, session.id)
+    assert ctx.room is not None
     state: dict[str, Any] = {
         "session_id": session.id,
         "moderator": moderator,
         "settings": {
-            "slow_mode": settings.slow_mode_seconds,
-            "qa_moderated": settings.qa_moderated,
+            "slow_mode": ctx.room.slow_mode_seconds,
+            "qa_moderated": ctx.room.qa_moderated,
         },
         **await _chat(ctx, session.id, since),
         "polls": await _open_polls(ctx, session.id, moderator),
