@@ -1,6 +1,6 @@
 """Socket.IO fan-out on this machine: Sidestage beside a Node socket.io server and a raw one.
 
-    .venv/bin/python bench/fanout.py            # about 3 minutes
+    .venv/bin/python bench/fanout.py            # about 10 minutes
     .venv/bin/python bench/fanout.py --quick    # smaller rooms, shorter windows
 
 One load generator (``fanout_kit/clients.py``, one process per core) drives all three
@@ -18,13 +18,23 @@ Phases, in one room (the demo's public side event for Sidestage):
 2. fan-out capacity: chat at 30 messages a second into the 1,000 for 5 s; deliveries a
    second and server CPU (user + system, from /proc) per delivery;
 3. latency: 1,000 more join, then 10 messages a second into the 2,000 for 10 s; p50 and
-   p99 from send to arrival at every participant.
+   p99 from send to arrival at every participant;
+4. vote burst: the 2,000 vote at once in a poll a moderator opened; the tallies the
+   moderator receives must equal the votes acknowledged; votes a second, and seconds from
+   the last acknowledgement to the exact tally's arrival.
 
-Every phase fails (exit 1) if a message is missing. Output: a table, then one JSON line
-with Sidestage's CPU per delivery as ratios to Node's and raw's. Targets: ratio to Node
-at most 1.0, to raw at most 1.5; p99 at most 100 ms at 2,000; 1,000 joins in 1 s; at most
-50 KB per idle participant. Not measured yet: the vote burst across two processes, and 15
-rooms with 10,000 participants at once.
+Then Sidestage alone as deployed (``--no-cluster`` skips it): two ``sidestage serve``
+processes sharing PostgreSQL and Redis (``SIDESTAGE_BENCH_POSTGRES``,
+``SIDESTAGE_BENCH_REDIS``; the bench empties its own database and Redis database), 10,000
+participants over 15 rooms, each connection to either process: the joins, chat at one
+message a second in every room for 10 s (p50, p99), then everyone votes in their room's
+poll (10,000 votes, exact tallies, results after the last vote).
+
+Every phase fails (exit 1) if a message is missing or a tally is wrong. Output: a table,
+then one JSON line with Sidestage's CPU per delivery as ratios to Node's and raw's.
+Targets: ratio to Node at most 1.0, to raw at most 1.5; p99 at most 100 ms at 2,000;
+1,000 joins in 1 s; at most 50 KB per idle participant; the 15 rooms' p99 at most 250 ms;
+exact tallies within 1 s of the last vote.
 """
 
 from __future__ import annotations
@@ -35,59 +45,125 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from bench_common.children import BenchError, Child, serve
 from fanout_kit.clients import ClientsRole
-from fanout_kit.phases import Load, broadcast, join_storm, summary_of
-from fanout_kit.servers import start
+from fanout_kit.phases import Load, broadcast, join_storm, summary_of, vote_burst
+from fanout_kit.servers import Server, start, start_cluster
 
 ENTRY = str(Path(__file__).resolve())
 SERVERS = ("node", "raw", "sidestage")
 GENERATORS = os.cpu_count() or 1
+CLUSTER_PROCESSES = 2
 
 
 def sizes(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"join": 250, "capacity_rate": 20.0, "capacity_s": 3.0, "latency_s": 4.0}
-    return {"join": 1000, "capacity_rate": 30.0, "capacity_s": 5.0, "latency_s": 10.0}
+        return {
+            "join": 250, "capacity_rate": 20.0, "capacity_s": 3.0, "latency_s": 4.0,
+            "cluster_participants": 1500, "cluster_rooms": 5, "cluster_s": 4.0,
+        }  # fmt: skip
+    return {
+        "join": 1000, "capacity_rate": 30.0, "capacity_s": 5.0, "latency_s": 10.0,
+        "cluster_participants": 10_000, "cluster_rooms": 15, "cluster_s": 10.0,
+    }  # fmt: skip
+
+
+async def generators() -> Load:
+    children = await asyncio.gather(*(Child.start(ENTRY, "clients") for _ in range(GENERATORS)))
+    return Load(list(children))
 
 
 async def measure(name: str, quick: bool, workdir: Path) -> dict[str, Any]:
     plan = sizes(quick)
-    server = await start(name, 2 * plan["join"], workdir)
-    children = await asyncio.gather(*(Child.start(ENTRY, "clients") for _ in range(GENERATORS)))
-    load = Load(list(children))
+    server = await start(name, 2 * plan["join"] + 1, workdir)
+    moderator = server.tokens[-1]  # Sidestage's is an organizer; the references take anyone
+    load = await generators()
     try:
         joins = await join_storm(load, server, plan["join"])
-        capacity = await broadcast(load, server, plan["capacity_rate"], plan["capacity_s"])
-        await load.join(server, plan["join"])
-        latency = await broadcast(load, server, 10.0, plan["latency_s"])
-        return {"joins": joins, "capacity": capacity, "latency": latency}
+        rooms = [server.room]
+        capacity = await broadcast(load, [server], rooms, plan["capacity_rate"], plan["capacity_s"])
+        tokens = server.tokens[plan["join"] : 2 * plan["join"]]
+        await load.join([server.url], server.room, tokens)
+        latency = await broadcast(load, [server], rooms, 10.0, plan["latency_s"])
+        votes = await vote_burst(load, [server], rooms, moderator, name == "sidestage")
+        return {"joins": joins, "capacity": capacity, "latency": latency, "votes": votes}
     finally:
-        await asyncio.gather(*(child.close() for child in children))
+        await load.close()
         await server.stop()
 
 
+def _memory(servers: list[Server]) -> int:
+    return sum(server.memory() for server in servers)
+
+
+async def measure_cluster(quick: bool, workdir: Path) -> dict[str, Any]:
+    """Sidestage's production shape: two processes, PostgreSQL and Redis; participants in
+    many rooms at once, chatting, then all voting."""
+    plan = sizes(quick)
+    cluster = await start_cluster(
+        CLUSTER_PROCESSES, plan["cluster_participants"], plan["cluster_rooms"], workdir
+    )
+    load = await generators()
+    try:
+        memory_before, started = _memory(cluster.servers), time.monotonic()
+        for index, room in enumerate(cluster.rooms):
+            await load.join(cluster.urls, room, cluster.tokens[index :: len(cluster.rooms)])
+        join_s = time.monotonic() - started
+        chat = await broadcast(load, cluster.servers, cluster.rooms, 1.0, plan["cluster_s"])
+        votes = await vote_burst(load, cluster.servers, cluster.rooms, cluster.moderator, True)
+        memory = _memory(cluster.servers) - memory_before
+        return {
+            "processes": CLUSTER_PROCESSES,
+            "participants": load.joined,
+            "join_s": join_s,
+            "bytes_per_participant": memory / load.joined,
+            "chat": chat,
+            "votes": votes,
+        }
+    finally:
+        await load.close()
+        await cluster.stop()
+
+
 def line(name: str, row: dict[str, Any]) -> str:
-    joins, capacity, latency = row["joins"], row["capacity"], row["latency"]
+    joins, capacity, latency, votes = row["joins"], row["capacity"], row["latency"], row["votes"]
     return (
         f"{name:<10}{joins['joins']:>6}{joins['seconds']:>8.2f}{joins['per_s']:>8.0f}"
         f"{joins['bytes_per_participant'] / 1024:>7.1f}"
         f"{capacity['room']:>7}{capacity['deliveries_per_s']:>10.0f}"
         f"{capacity['server_us_per_delivery']:>9.1f}{capacity['generator_cpu_s']:>8.1f}"
         f"{latency['room']:>7}{latency['p50_ms']:>9.1f}{latency['p99_ms']:>9.1f}"
+        f"{votes['votes']:>7}{votes['votes_per_s']:>8.0f}{votes['results_after_last_vote_s']:>9.2f}"
     )
 
 
 HEADER = (
     f"{'server':<10}{'joins':>6}{'join s':>8}{'join/s':>8}{'KB/p':>7}{'room':>7}{'deliv/s':>10}"
     f"{'us/deliv':>9}{'gen cpu':>8}{'room':>7}{'p50 ms':>9}{'p99 ms':>9}"
+    f"{'votes':>7}{'vote/s':>8}{'result s':>9}"
 )
 
 
-async def run(quick: bool, names: list[str]) -> None:
+def cluster_lines(row: dict[str, Any]) -> str:
+    chat, votes = row["chat"], row["votes"]
+    return (
+        f"sidestage, {row['processes']} processes, PostgreSQL + Redis: "
+        f"{row['participants']} participants in {chat['rooms']} rooms, joined in "
+        f"{row['join_s']:.1f} s, {row['bytes_per_participant'] / 1024:.1f} KB each\n"
+        f"  chat at {chat['rate']:.0f}/s per room: {chat['deliveries']} deliveries, p50 "
+        f"{chat['p50_ms']:.1f} ms, p99 {chat['p99_ms']:.1f} ms, "
+        f"{chat['server_us_per_delivery']:.1f} us CPU per delivery\n"
+        f"  vote burst: {votes['votes']} votes in {votes['rooms']} polls, exact, "
+        f"{votes['votes_per_s']:.0f} votes/s, results {votes['results_after_last_vote_s']:.2f} s "
+        f"after the last vote"
+    )
+
+
+async def run(quick: bool, names: list[str], cluster: bool) -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()}", flush=True)
     print(HEADER, flush=True)
     rows: dict[str, dict[str, Any]] = {}
@@ -95,6 +171,9 @@ async def run(quick: bool, names: list[str]) -> None:
         for name in names:
             rows[name] = await measure(name, quick, Path(workdir))
             print(line(name, rows[name]), flush=True)
+        clustered = await measure_cluster(quick, Path(workdir)) if cluster else None
+    if clustered:
+        print("\n" + cluster_lines(clustered), flush=True)
     summary = summary_of(rows)
     side = rows.get("sidestage")
     if side:
@@ -102,15 +181,26 @@ async def run(quick: bool, names: list[str]) -> None:
             "p99_ms_at_2000": side["latency"]["p99_ms"],
             "join_s": side["joins"]["seconds"],
             "kb_per_idle_participant": side["joins"]["bytes_per_participant"] / 1024,
+            "results_after_last_vote_s": side["votes"]["results_after_last_vote_s"],
         }
+    if clustered:
+        summary |= {
+            "cluster_p99_ms": clustered["chat"]["p99_ms"],
+            "cluster_votes": clustered["votes"]["votes"],
+            "cluster_results_after_last_vote_s": clustered["votes"]["results_after_last_vote_s"],
+        }
+    report = {"bench": "fanout", "quick": quick, "rows": rows, "cluster": clustered}
     print("\n" + json.dumps(summary))
-    print(json.dumps({"bench": "fanout", "quick": quick, "rows": rows, "summary": summary}))
+    print(json.dumps(report | {"summary": summary}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller rooms, shorter windows")
     parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
+    parser.add_argument(
+        "--no-cluster", action="store_true", help="skip the two-process PostgreSQL + Redis run"
+    )
     parser.add_argument("--role", choices=["clients"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
@@ -118,7 +208,7 @@ def main() -> None:
         asyncio.run(serve(role.handlers(), role.close))
         return
     try:
-        asyncio.run(run(args.quick, args.servers))
+        asyncio.run(run(args.quick, args.servers, not args.no_cluster))
     except BenchError as error:
         sys.exit(f"fanout bench FAILED: {error}")
 

@@ -1,8 +1,9 @@
 """The load generator's child role: many Socket.IO connections in one process.
 
 It opens and enters connections, sends chat messages at a fixed rate from a few of them,
-and counts every ``chat.posted`` that arrives with its latency (the text is the send time).
-Several of these run side by side; the parent adds their counts up.
+votes from all of them, and counts every ``chat.posted`` that arrives with its latency
+(the text is the send time). Several of these run side by side; the parent adds their
+counts up. Connections are kept per room: a phase may use several rooms at once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import defaultdict
 from typing import Any
 
 import aiohttp
@@ -19,52 +21,84 @@ from .wire import Connection
 
 LATENCY_SAMPLE = 20_000  # latencies returned per collect, chosen at random
 OPENING_AT_ONCE = 200  # connections being opened concurrently
+POLL_OPTIONS = ["yes", "no"]
 
 
 class ClientsRole:
     def __init__(self) -> None:
-        self.connections: list[Connection] = []
+        self.rooms: dict[int, list[Connection]] = defaultdict(list)
         self.received = 0
         self.latencies: list[float] = []
-        self._next_sender = 0  # each send uses fresh connections: rate limits are per person
+        self.results: dict[int, tuple[float, JsonDict]] = {}  # poll -> latest, its arrival
+        self._next_sender: dict[int, int] = defaultdict(int)  # rate limits are per person
+        self._moderator: Connection | None = None
         self._http: aiohttp.ClientSession | None = None
 
     def handlers(self) -> dict[str, Handler]:
-        return {"join": self.join, "send": self.send, "collect": self.collect}
+        return {
+            "join": self.join,
+            "send": self.send,
+            "collect": self.collect,
+            "moderate": self.moderate,
+            "vote": self.vote,
+            "results": self.results_seen,
+        }
 
     def _on_event(self, name: str, payload: Any, arrival: float) -> None:
         if name == "chat.posted":
             self.received += 1
             self.latencies.append(arrival - float(payload["text"]))
 
-    async def join(self, request: JsonDict) -> JsonDict:
-        """Open and enter one connection per token, ``OPENING_AT_ONCE`` at a time."""
+    def _on_moderator_event(self, name: str, payload: Any, arrival: float) -> None:
+        if name == "poll.results_changed":
+            poll, earlier = int(payload["poll_id"]), self.results.get(int(payload["poll_id"]))
+            if earlier is None or earlier[1]["counts"] != payload["counts"]:
+                self.results[poll] = (arrival, payload)  # when these counts first arrived
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
         if self._http is None:
             connector = aiohttp.TCPConnector(limit=0, force_close=True)
             self._http = aiohttp.ClientSession(connector=connector)
-        gate = asyncio.Semaphore(OPENING_AT_ONCE)
+        return self._http
+
+    async def join(self, request: JsonDict) -> JsonDict:
+        """Open one connection per token (the i-th to ``urls[i % len(urls)]``) and enter
+        ``room``, ``OPENING_AT_ONCE`` at a time."""
+        gate, urls, room = asyncio.Semaphore(OPENING_AT_ONCE), request["urls"], request["room"]
         started = time.time()
 
-        async def one(token: str) -> float:
+        async def one(index: int, token: str) -> float:
             async with gate:
                 connection = Connection(self._on_event)
-                assert self._http is not None
-                await connection.open(self._http, request["url"], token)
-                answer = await connection.call("room.enter", {"session_id": request["room"]})
+                await connection.open(self.http, urls[index % len(urls)], token)
+                answer = await connection.call("room.enter", {"session_id": room})
                 if not answer.get("ok"):
                     raise RuntimeError(f"room.enter refused: {answer}")
-                self.connections.append(connection)
+                self.rooms[room].append(connection)
                 return time.time()
 
-        done = await asyncio.gather(*(one(t) for t in request["tokens"]))
+        done = await asyncio.gather(*(one(i, t) for i, t in enumerate(request["tokens"])))
         return {"started": started, "last": max(done), "count": len(done)}
 
     async def send(self, request: JsonDict) -> JsonDict:
-        """``rate`` messages a second for ``seconds``, spread over ``senders`` connections."""
-        first, self._next_sender = self._next_sender, self._next_sender + request["senders"]
-        senders = self.connections[first : self._next_sender]
-        if len(senders) < request["senders"]:
-            raise RuntimeError(f"only {len(self.connections)} connections to send from")
+        """In each of ``rooms`` at once: ``rate`` messages a second for ``seconds``, spread
+        over ``senders`` of its connections not used to send before."""
+        rooms = request["rooms"]
+        answers = await asyncio.gather(*(self._send_into(room, request) for room in rooms))
+        refused = [a for room in answers for a in room if not a.get("ok")]
+        return {
+            "sent": len(answers[0]) * len(rooms),
+            "refused": refused[:3],
+            "refused_count": len(refused),
+        }
+
+    async def _send_into(self, room: int, request: JsonDict) -> list[Any]:
+        wanted, first = request["senders"], self._next_sender[room]
+        senders = self.rooms[room][first : first + wanted]
+        self._next_sender[room] = first + wanted
+        if len(senders) < wanted:
+            raise RuntimeError(f"only {len(self.rooms[room])} connections in {room} to send from")
         interval, count = 1.0 / request["rate"], int(request["rate"] * request["seconds"])
         start = time.monotonic()
         pending = []
@@ -73,11 +107,49 @@ class ClientsRole:
             if delay > 0:
                 await asyncio.sleep(delay)  # the schedule of a fixed-rate sender
             sender = senders[index % len(senders)]
-            message = {"session_id": request["room"], "text": repr(time.time())}
+            message = {"session_id": room, "text": repr(time.time())}
             pending.append(asyncio.ensure_future(sender.call("chat.send", message)))
-        answers = await asyncio.gather(*pending)
-        refused = [a for a in answers if not a.get("ok")]
-        return {"sent": count, "refused": refused[:3], "refused_count": len(refused)}
+        return list(await asyncio.gather(*pending))
+
+    async def moderate(self, request: JsonDict) -> JsonDict:
+        """Enter ``rooms`` as the moderator who watches the results; with ``create``, also
+        make and open a poll in each (Sidestage). Answers each room's poll id."""
+        self._moderator = Connection(self._on_moderator_event)
+        await self._moderator.open(self.http, request["url"], request["token"])
+        polls = {}
+        for room in request["rooms"]:
+            await _ok(self._moderator, "room.enter", {"session_id": room})
+            if not request["create"]:
+                polls[str(room)] = room  # the references: a poll id names its room
+                continue
+            poll = {"session_id": room, "question": "Which?", "options": POLL_OPTIONS}
+            made = await _ok(self._moderator, "poll.create", poll)
+            await _ok(self._moderator, "poll.open", {"poll_id": made["poll_id"]})
+            polls[str(room)] = made["poll_id"]
+        return {"polls": polls}
+
+    async def vote(self, request: JsonDict) -> JsonDict:
+        """Every connection votes once in its room's poll (``polls``: room -> poll), all at
+        once; the i-th of a room for option ``i % 2``. Answers the votes acknowledged per
+        poll and option, and when the last acknowledgement came."""
+        ballots = [
+            (connection, {"poll_id": poll, "choices": [i % len(POLL_OPTIONS)]})
+            for room, poll in request["polls"].items()
+            for i, connection in enumerate(self.rooms[int(room)])
+        ]
+        answers = await asyncio.gather(*(c.call("poll.vote", b, within=120) for c, b in ballots))
+        counted: dict[str, list[int]] = {}
+        refused = []
+        for answer, (_, ballot) in zip(answers, ballots, strict=True):
+            tally = counted.setdefault(str(ballot["poll_id"]), [0] * len(POLL_OPTIONS))
+            if answer.get("ok"):
+                tally[ballot["choices"][0]] += 1
+            else:
+                refused.append(answer)
+        return {"counted": counted, "refused": refused[:3], "last": time.time()}
+
+    async def results_seen(self, request: JsonDict) -> JsonDict:
+        return {str(poll): list(seen) for poll, seen in self.results.items()}
 
     async def collect(self, request: JsonDict) -> JsonDict:
         sample = self.latencies
@@ -89,6 +161,16 @@ class ClientsRole:
         return result
 
     async def close(self, request: JsonDict) -> None:
-        await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
+        everyone = [c for room in self.rooms.values() for c in room]
+        if self._moderator is not None:
+            everyone.append(self._moderator)
+        await asyncio.gather(*(c.close() for c in everyone), return_exceptions=True)
         if self._http is not None:
             await self._http.close()
+
+
+async def _ok(connection: Connection, command: str, payload: JsonDict) -> Any:
+    answer = await connection.call(command, payload)
+    if not answer.get("ok"):
+        raise RuntimeError(f"{command} refused: {answer}")
+    return answer.get("data", {})

@@ -10,7 +10,7 @@ import asyncio
 import math
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench_common.children import BenchError, Child, JsonDict
@@ -21,6 +21,7 @@ from .servers import Server
 CHAT_PER_SENDER = 0.45
 IDLE_SETTLE = 2.0  # seconds after the joins before idle participants' memory is read
 DRAIN_WITHIN = 60.0  # seconds for every delivery to arrive after the last send
+RESULTS_WITHIN = 30.0  # seconds for exact tallies to reach the moderator after the votes
 
 
 @dataclass
@@ -28,19 +29,23 @@ class Load:
     """The load generator's processes, the participants spread evenly over them."""
 
     children: list[Child]
-    joined: int = 0
+    members: dict[int, int] = field(default_factory=dict)  # room -> participants in it
 
-    async def join(self, server: Server, count: int) -> JsonDict:
-        tokens = server.tokens[self.joined : self.joined + count]
+    @property
+    def joined(self) -> int:
+        return sum(self.members.values())
+
+    async def join(self, urls: list[str], room: int, tokens: list[str]) -> JsonDict:
+        """``tokens`` connect (round robin over ``urls``) and enter ``room``."""
         shares = [tokens[i :: len(self.children)] for i in range(len(self.children))]
         results = await asyncio.gather(
             *(
-                child.call("join", wait_s=300, url=server.url, room=server.room, tokens=share)
+                child.call("join", wait_s=600, urls=urls, room=room, tokens=share)
                 for child, share in zip(self.children, shares, strict=True)
                 if share
             )
         )
-        self.joined += count
+        self.members[room] = self.members.get(room, 0) + len(tokens)
         return {
             "seconds": max(r["last"] for r in results) - min(r["started"] for r in results),
             "count": sum(r["count"] for r in results),
@@ -52,11 +57,15 @@ class Load:
     async def collect(self, reset: bool = False) -> list[JsonDict]:
         return list(await asyncio.gather(*(c.call("collect", reset=reset) for c in self.children)))
 
+    async def close(self) -> None:
+        await asyncio.gather(*(child.close() for child in self.children))
+
 
 async def join_storm(load: Load, server: Server, count: int) -> JsonDict:
     """``count`` participants connect and enter at once; also what each costs in memory."""
     memory_before = server.memory()
-    joined = await load.join(server, count)
+    tokens = server.tokens[load.joined : load.joined + count]
+    joined = await load.join([server.url], server.room, tokens)
     await asyncio.sleep(IDLE_SETTLE)  # joins' transient buffers and tasks are done with
     return {
         "joins": count,
@@ -66,25 +75,43 @@ async def join_storm(load: Load, server: Server, count: int) -> JsonDict:
     }
 
 
-async def broadcast(load: Load, server: Server, rate: float, seconds: float) -> JsonDict:
-    """Chat at ``rate`` for ``seconds`` into the room; deliveries, latency, CPU used."""
+async def broadcast(
+    load: Load, servers: list[Server], rooms: list[int], rate: float, seconds: float
+) -> JsonDict:
+    """Chat at ``rate`` for ``seconds`` into each of ``rooms`` at once; deliveries, latency,
+    and the servers' CPU used."""
     await load.collect(reset=True)
     senders = math.ceil(rate / CHAT_PER_SENDER)
-    cpu_before, load_before, wall_before = server.cpu(), await load.cpu(), time.time()
-    sent = await load.children[0].call(
-        "send", wait_s=seconds + 120, room=server.room, rate=rate, seconds=seconds, senders=senders
+    shares = [rooms[i :: len(load.children)] for i in range(len(load.children))]
+    cpu_before, load_before, wall_before = _cpu(servers), await load.cpu(), time.time()
+    answers = await asyncio.gather(
+        *(
+            child.call(
+                "send",
+                wait_s=seconds + 120,
+                rooms=share,
+                rate=rate,
+                seconds=seconds,
+                senders=senders,
+            )
+            for child, share in zip(load.children, shares, strict=True)
+            if share
+        )
     )
-    if sent["refused_count"]:
-        raise BenchError(f"{server.name}: {sent['refused_count']} sends refused: {sent['refused']}")
-    expected = sent["sent"] * load.joined
+    refused = [r for answer in answers for r in answer["refused"]]
+    if refused:
+        raise BenchError(f"{servers[0].name}: sends refused: {refused}")
+    per_room = int(rate * seconds)
+    expected = per_room * sum(load.members[room] for room in rooms)
     counts = await _drained(load, expected)
     wall = time.time() - wall_before
-    cpu = server.cpu() - cpu_before
+    cpu = _cpu(servers) - cpu_before
     latencies = sorted(x for c in counts for x in c["latencies"])
     return {
+        "rooms": len(rooms),
         "room": load.joined,
         "rate": rate,
-        "sent": sent["sent"],
+        "sent": per_room * len(rooms),
         "deliveries": expected,
         "deliveries_per_s": expected / wall,
         "server_cpu_s": cpu,
@@ -93,6 +120,67 @@ async def broadcast(load: Load, server: Server, rate: float, seconds: float) -> 
         "p50_ms": _percentile(latencies, 50) * 1000,
         "p99_ms": _percentile(latencies, 99) * 1000,
     }
+
+
+def _cpu(servers: list[Server]) -> float:
+    return sum(server.cpu() for server in servers)
+
+
+async def vote_burst(
+    load: Load, servers: list[Server], rooms: list[int], moderator: str, create: bool
+) -> JsonDict:
+    """Everyone votes at once in their room's poll; the tallies a moderator then receives
+    must be exact, and how long after the last vote they arrive is the result."""
+    polls = (
+        await load.children[0].call(
+            "moderate", url=servers[0].url, token=moderator, rooms=rooms, create=create
+        )
+    )["polls"]
+    cpu_before, started = _cpu(servers), time.time()
+    answers = await asyncio.gather(
+        *(c.call("vote", wait_s=300, polls=polls) for c in load.children)
+    )
+    refused = [r for answer in answers for r in answer["refused"]]
+    if refused:
+        raise BenchError(f"{servers[0].name}: votes refused: {refused}")
+    cast = _added([answer["counted"] for answer in answers])
+    last_vote = max(answer["last"] for answer in answers)
+    arrivals = await _exact_results(load.children[0], cast)
+    votes = sum(sum(counts) for counts in cast.values())
+    return {
+        "rooms": len(rooms),
+        "votes": votes,
+        "votes_per_s": votes / (last_vote - started),
+        "results_after_last_vote_s": max(arrivals) - last_vote,
+        "server_cpu_s": _cpu(servers) - cpu_before,
+    }
+
+
+def _added(tallies: list[dict[str, list[int]]]) -> dict[str, list[int]]:
+    total: dict[str, list[int]] = {}
+    for tally in tallies:
+        for poll, counts in tally.items():
+            into = total.setdefault(poll, [0] * len(counts))
+            total[poll] = [a + b for a, b in zip(into, counts, strict=True)]
+    return total
+
+
+async def _exact_results(moderator: Child, cast: dict[str, list[int]]) -> list[float]:
+    """When each poll's exact tally reached the moderator; fails on a wrong or missing one."""
+    deadline = time.monotonic() + RESULTS_WITHIN
+    while True:
+        seen = await moderator.call("results")
+        exact = [seen[poll][0] for poll, counts in cast.items() if _tally(seen.get(poll)) == counts]
+        if len(exact) == len(cast):
+            return exact
+        if time.monotonic() > deadline:
+            wrong = {poll: _tally(seen.get(poll)) for poll in cast}
+            raise BenchError(f"tallies received {wrong}, votes acknowledged {cast}")
+        await asyncio.sleep(0.2)  # polling the moderator's last results until all are exact
+
+
+def _tally(seen: list[Any] | None) -> list[int] | None:
+    return None if seen is None else list(seen[1]["counts"])
 
 
 async def _drained(load: Load, expected: int) -> list[JsonDict]:

@@ -35,7 +35,7 @@ def broadcast(room: str, event: str, payload: Any) -> None:
 
 
 def handle(event: str, payload: Any, joined: set[str], transport: asyncio.Transport) -> Any:
-    room = str(payload["session_id"])
+    room = str(payload.get("session_id", payload.get("poll_id")))  # a poll id names its room
     if event == "room.enter":
         rooms[room].add(transport)
         joined.add(room)
@@ -45,7 +45,7 @@ def handle(event: str, payload: Any, joined: set[str], transport: asyncio.Transp
         return {"ok": True, "data": {}}
     if event == "poll.vote":
         tally = tallies.setdefault(room, [0, 0])
-        tally[payload["options"][0]] += 1
+        tally[payload["choices"][0]] += 1
         dirty.add(room)
         return {"ok": True, "data": {}}
     return {"ok": False, "error": {"code": "unknown"}}
@@ -79,7 +79,9 @@ async def results_ticker(app: web.Application) -> Any:
         while True:
             await asyncio.sleep(0.1)
             for room in list(dirty):
-                broadcast(room, "poll.results_changed", {"counts": tallies[room]})
+                counts = tallies[room]
+                results = {"poll_id": int(room), "voters": sum(counts), "counts": counts}
+                broadcast(room, "poll.results_changed", results)
             dirty.clear()
 
     task = asyncio.create_task(tick())

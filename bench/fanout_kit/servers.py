@@ -3,7 +3,10 @@
 - ``node``: ``node/server.js`` (socket.io 4.8, installed from its lock file);
 - ``raw``: ``raw_server.py``;
 - ``sidestage``: ``sidestage serve`` on the embedded default (SQLite, one process), with
-  the demo program loaded and guest accounts made directly in its database.
+  the demo program loaded and guest accounts made directly in its database;
+- the Sidestage cluster: two ``sidestage serve`` processes sharing PostgreSQL and Redis
+  (a database and a Redis database of the bench's own, emptied first), the production
+  shape on this machine.
 """
 
 from __future__ import annotations
@@ -18,16 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from bench_common.children import BenchError
-from sqlalchemy import select
+from redis.asyncio import Redis
+from sqlalchemy import select, update
 
+from sidestage.platform.access.models import Role, RoleGrant
 from sidestage.platform.accounts import service as accounts
 from sidestage.platform.db import create_engine, session_factory, transaction
-from sidestage.platform.program.models import Session
+from sidestage.platform.program.models import Room, Session, Visibility
 
 KIT = Path(__file__).resolve().parent
 TICKS = os.sysconf("SC_CLK_TCK")
 READY_WITHIN = 60.0
+POSTGRES = os.environ.get("SIDESTAGE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("SIDESTAGE_BENCH_REDIS", "redis://127.0.0.1:6379/13")
+CLUSTER_DATABASE = "sidestage_bench"
 
 
 @dataclass
@@ -127,17 +136,114 @@ async def _start_sidestage(port: int, participants: int, data_dir: Path) -> Serv
         "SIDESTAGE_RECORD_STAGE": "0",
     }
     for setup in (["migrate"], ["demo"]):
-        await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "sidestage.cli", *setup],
-            env={**os.environ, **env},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    room, tokens = await _guests(f"sqlite+aiosqlite:///{data_dir / 'sidestage.db'}", participants)
+        await _sidestage_command(setup, env)
+    database_url = f"sqlite+aiosqlite:///{data_dir / 'sidestage.db'}"
+    room, tokens = await _guests(database_url, participants)
+    await _organizer(database_url, tokens[-1])  # the one who runs the polls
     command = [sys.executable, "-m", "sidestage.cli", "serve"]
     process = await _spawn(command, data_dir / "server.log", env)
     return Server("sidestage", process, port, room, tokens)
+
+
+@dataclass
+class Cluster:
+    """Sidestage as deployed: processes sharing one database and one Redis."""
+
+    servers: list[Server]
+    rooms: list[int]
+    tokens: list[str]
+    moderator: str  # an organizer's token: moderates every room
+
+    @property
+    def urls(self) -> list[str]:
+        return [server.url for server in self.servers]
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(server.stop() for server in self.servers))
+
+
+async def start_cluster(processes: int, participants: int, rooms: int, workdir: Path) -> Cluster:
+    database_url = await _empty_database()
+    redis = Redis.from_url(REDIS)
+    await redis.flushdb()
+    await redis.aclose()
+    env = {
+        "SIDESTAGE_DATABASE_URL": database_url,
+        "SIDESTAGE_REDIS_URL": REDIS,
+        "SIDESTAGE_SECRET": "c" * 40,
+        "SIDESTAGE_RECORD_STAGE": "0",
+    }
+    for setup in (["migrate"], ["demo"]):
+        await _sidestage_command(setup, {**env, "SIDESTAGE_DATA_DIR": str(workdir / "cluster")})
+    room_ids = await _public_rooms(database_url, rooms)
+    _, tokens = await _guests(database_url, participants + 1)
+    moderator = await _organizer(database_url, tokens.pop())
+    servers = []
+    for number in range(processes):
+        port, data_dir = free_port(), workdir / f"cluster-{number}"
+        process_env = {**env, "SIDESTAGE_PORT": str(port), "SIDESTAGE_DATA_DIR": str(data_dir)}
+        command = [sys.executable, "-m", "sidestage.cli", "serve"]
+        process = await _spawn(command, data_dir / "server.log", process_env)
+        servers.append(await _listening(Server(f"sidestage x{processes}", process, port)))
+    return Cluster(servers, room_ids, tokens, moderator)
+
+
+async def _empty_database() -> str:
+    admin = await asyncpg.connect(f"{POSTGRES}/postgres")
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {CLUSTER_DATABASE} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {CLUSTER_DATABASE}")
+    finally:
+        await admin.close()
+    return f"{POSTGRES.replace('postgresql://', 'postgresql+asyncpg://')}/{CLUSTER_DATABASE}"
+
+
+async def _sidestage_command(arguments: list[str], env: dict[str, str]) -> None:
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "sidestage.cli", *arguments],
+        env={**os.environ, **env},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+async def _public_rooms(database_url: str, count: int) -> list[int]:
+    """``count`` of the demo's online sessions, opened to guests (the bench's own copy)."""
+    engine = create_engine(database_url)
+    try:
+        async with transaction(session_factory(engine)) as db:
+            ids = list(
+                await db.scalars(
+                    select(Session.id)
+                    .join(Room, Room.id == Session.room_id)
+                    .where(Room.type == "online")
+                    .order_by(Session.id)
+                    .limit(count)
+                )
+            )
+            await db.execute(
+                update(Session).where(Session.id.in_(ids)).values(visibility=Visibility.PUBLIC)
+            )
+    finally:
+        await engine.dispose()
+    if len(ids) < count:
+        raise BenchError(f"the demo program has {len(ids)} online sessions, not {count}")
+    return ids
+
+
+async def _organizer(database_url: str, token: str) -> str:
+    """Makes the account of ``token`` an organizer (the last guest: guests hold no other
+    role, but the bench needs no registration for this one)."""
+    engine = create_engine(database_url)
+    try:
+        async with transaction(session_factory(engine)) as db:
+            account = await accounts.find_token_account(db, token)
+            assert account is not None
+            db.add(RoleGrant(account_id=account.id, role=Role.ORGANIZER))
+    finally:
+        await engine.dispose()
+    return token
 
 
 async def _guests(database_url: str, count: int) -> tuple[int, list[str]]:

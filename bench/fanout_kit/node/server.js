@@ -1,7 +1,8 @@
 // The reference: a minimal socket.io 4.8 server with the commands the load generator
 // uses, named as Sidestage names them. `room.enter` joins a room; `chat.send` broadcasts
 // `chat.posted` to it; `poll.vote` counts a vote and, at most every 100 ms, broadcasts
-// `poll.results_changed`. Compression off, as Sidestage's fast path. Port from argv.
+// `poll.results_changed`. There are no polls to create: a poll id names its room.
+// Compression off, as Sidestage's fast path. Port from argv.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
@@ -21,9 +22,9 @@ io.on("connection", (socket) => {
     ack({ ok: true, data: {} });
   });
   socket.on("poll.vote", (payload, ack) => {
-    const room = String(payload.session_id);
+    const room = String(payload.poll_id);
     const tally = tallies.get(room) ?? [0, 0];
-    tally[payload.options[0]] += 1;
+    tally[payload.choices[0]] += 1;
     tallies.set(room, tally);
     dirty.add(room);
     ack({ ok: true, data: {} });
@@ -32,7 +33,12 @@ io.on("connection", (socket) => {
 
 setInterval(() => {
   for (const room of dirty) {
-    io.to(room).emit("poll.results_changed", { counts: tallies.get(room) });
+    const counts = tallies.get(room);
+    io.to(room).emit("poll.results_changed", {
+      poll_id: Number(room),
+      voters: counts[0] + counts[1],
+      counts,
+    });
   }
   dirty.clear();
 }, 100);
