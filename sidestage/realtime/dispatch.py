@@ -29,7 +29,7 @@ from sidestage.platform.errors import (
 )
 from sidestage.platform.program.models import Session
 from sidestage.platform.text import find_nul
-from sidestage.rooms.commands import Command, Connection, Context, Permission
+from sidestage.rooms.commands import Command, Connection, Context, Identity, Permission
 from sidestage.rooms.events import Outbox
 from sidestage.rooms.room.config import RoomConfig
 from sidestage.rooms.services import RoomServices
@@ -134,12 +134,17 @@ async def _who(db: AsyncSession, connection: Connection, epoch: Epoch) -> tuple[
     account = await db.get(Account, connection.account_id)
     if account is None or account.banned_at is not None:
         raise Unauthenticated("auth.banned", "This account may no longer take part.")
+    connection.identity = await load_identity(db, account, epoch)
+    return connection.identity.value
+
+
+async def load_identity(db: AsyncSession, account: Account, epoch: Epoch) -> Identity:
+    """The account with its grants, as a copy to keep on the connection."""
     viewer = await load_viewer(db, account)
-    # Kept out of this database session: a rollback here must not expire the copy.
+    # Kept out of this database session: a rollback there must not expire the copy.
     for row in (account, *viewer.grants):
         db.expunge(row)
-    connection.identity = Copy((account, viewer), epoch)
-    return account, viewer
+    return Copy((account, viewer), epoch)
 
 
 def _authorize(

@@ -25,7 +25,7 @@ from sidestage.platform.db import transaction
 from sidestage.platform.epochs import Epochs
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
-from sidestage.realtime.dispatch import Dispatcher
+from sidestage.realtime.dispatch import Dispatcher, load_identity
 from sidestage.realtime.fanout import (
     FastEmit,
     FastRedisManager,
@@ -165,13 +165,17 @@ class Realtime:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         assert self._db is not None and self.transport is not None
         token = _token(environ, auth)
+        epoch = await self.services.epochs.current()  # before the account is read
         async with self._db() as db:
             account = await find_token_account(db, token) if token else None
-        if account is None:
-            raise _refusal("auth.sign_in_required", "Sign in or join as a guest first.")
-        if account.banned_at is not None:
-            raise _refusal("auth.banned", "This account may no longer take part.")
-        connection = Connection(sid=sid, account_id=account.id, name=account.display_name)
+            if account is None:
+                raise _refusal("auth.sign_in_required", "Sign in or join as a guest first.")
+            if account.banned_at is not None:
+                raise _refusal("auth.banned", "This account may no longer take part.")
+            identity = await load_identity(db, account, epoch)
+        connection = Connection(
+            sid=sid, account_id=account.id, name=account.display_name, identity=identity
+        )
         # The state lives in the Socket.IO session; the transport keeps an index of this
         # process's connections for acting on a person's connections (removal).
         await self.sio.save_session(sid, {"connection": connection})

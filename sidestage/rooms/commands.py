@@ -33,6 +33,9 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
+Identity = Copy[tuple[Account, Viewer]]  # who a connection is, kept between its commands
+
+
 @dataclass
 class Connection:
     """What the transport knows about one connected client (kept in its Socket.IO session)."""
@@ -42,7 +45,7 @@ class Connection:
     name: str
     rooms: set[int] = field(default_factory=set)
     voted_polls: dict[int, int] = field(default_factory=dict)  # poll -> its session
-    identity: Copy[tuple[Account, Viewer]] | None = None  # who it is, kept between commands
+    identity: Identity | None = None
 
 
 @dataclass
