@@ -197,7 +197,9 @@ async def run(quick: bool, names: list[str], cluster: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller rooms, shorter windows")
-    parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
+    parser.add_argument(
+        "--servers", nargs="*", choices=SERVERS, default=list(SERVERS), help="none: cluster only"
+    )
     parser.add_argument(
         "--no-cluster", action="store_true", help="skip the two-process PostgreSQL + Redis run"
     )

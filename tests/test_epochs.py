@@ -12,6 +12,7 @@ from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction
 from sidestage.platform.epochs import Epochs
 from sidestage.rooms.chat.models import ChatMessage
+from sidestage.rooms.polls.models import PollBallot
 from tests.helpers import bearer, registered_token, user_with_role
 from tests.rooms_world import World, make_world
 
@@ -52,7 +53,10 @@ async def test_which_commits_move_the_epoch(db: Factory) -> None:
 
         s.add(RoleGrant(account_id=(await _guest(s)).id, role=Role.SPEAKER))
 
-    async def chat_line(s: AsyncSession) -> None:
+    async def ballot(s: AsyncSession) -> None:  # a vote: in no copy
+        await s.execute(update(PollBallot).where(PollBallot.poll_id == -1).values(poll_id=-2))
+
+    async def chat_lines_in_bulk(s: AsyncSession) -> None:  # of which rooms is unknown
         await s.execute(update(ChatMessage).where(ChatMessage.id == -1).values(text="x"))
 
     assert not await _moves(db, new_account)
@@ -60,7 +64,23 @@ async def test_which_commits_move_the_epoch(db: Factory) -> None:
     assert not await _moves(db, untouched_account)
     assert await _moves(db, banned_in_bulk)
     assert await _moves(db, grant)
-    assert not await _moves(db, chat_line)
+    assert not await _moves(db, ballot)
+    assert await _moves(db, chat_lines_in_bulk)
+
+
+async def test_a_room_s_rows_move_only_that_room_s_epoch(db: Factory, world: World) -> None:
+    epochs = Epochs()
+    room, other = world.public.id, world.closed.id
+    before = (await epochs.current(), await epochs.of_room(room), await epochs.of_room(other))
+    async with transaction(db) as s:
+        s.add(
+            ChatMessage(
+                session_id=room, account_id=(await _guest(s)).id, author_name="N", text="hi"
+            )
+        )
+    assert await epochs.current() == before[0]
+    assert await epochs.of_room(room) != before[1]
+    assert await epochs.of_room(other) == before[2]
 
 
 async def test_a_rolled_back_change_keeps_the_epoch(db: Factory) -> None:
@@ -79,6 +99,31 @@ async def world(client: TestClient, db: Factory):  # type: ignore[no-untyped-def
     built = await make_world(client, db)
     yield built
     await built.close()
+
+
+async def test_entering_after_the_room_changed_shows_the_change(world: World) -> None:
+    """Each process keeps one snapshot of what every entrant is sent; what changes the
+    room (a message, a poll opened or closed, a tool shared, a message deleted) replaces it."""
+    room = {"session_id": world.public.id}
+    first = await world.guest("First")
+    assert (await first.ok("room.enter", room))["chat"] == []
+    moderator = await world.with_role(Role.ORGANIZER)
+    await moderator.ok("room.enter", room)
+    said = await first.ok("chat.send", {**room, "text": "hello"})
+    poll = await moderator.ok("poll.create", {**room, "question": "?", "options": ["a", "b"]})
+    await moderator.ok("poll.open", poll)
+    tool = {**room, "title": "Survey", "url": "https://example.org/survey"}
+    await moderator.ok("tool.launch", tool)
+
+    second = await (await world.guest("Second")).ok("room.enter", room)
+    assert [m["text"] for m in second["chat"]] == ["hello"]
+    assert [p["poll_id"] for p in second["polls"]] == [poll["poll_id"]]
+    assert [t["title"] for t in second["tools"]] == ["Survey"]
+
+    await moderator.ok("poll.close", poll)
+    await moderator.ok("chat.delete", {"message_id": said["id"]})
+    third = await (await world.guest("Third")).ok("room.enter", room)
+    assert third["chat"] == [] and third["polls"] == []
 
 
 async def test_a_role_granted_mid_connection_counts_at_once(world: World) -> None:

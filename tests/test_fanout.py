@@ -144,3 +144,33 @@ async def test_a_process_leaves_the_redis_channel_of_a_room_it_emptied(
         await asyncio.gather(manager.thread, manager.sweeping, return_exceptions=True)
         await manager.redis.aclose()
         await redis.aclose()
+
+
+class _Unscannable(dict):  # type: ignore[type-arg]
+    """A namespace's rooms that refuse the stock disconnect's scan of all of them."""
+
+    def items(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a disconnect scanned every room")
+
+    def copy(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a disconnect scanned every room")
+
+
+async def test_a_disconnect_leaves_exactly_the_rooms_the_connection_was_in() -> None:
+    """The manager indexes each connection's rooms; a disconnect leaves those, and the
+    stock structures end as the stock scan would leave them."""
+    manager = fanout.FastEmit()
+    socketio.AsyncServer(client_manager=manager)  # gives the manager its server
+    leaving, staying = await manager.connect("eio-1", "/"), await manager.connect("eio-2", "/")
+    for sid in (leaving, staying):
+        manager.basic_enter_room(sid, "/", "s:1")
+    manager.basic_enter_room(leaving, "/", "u:7")
+    assert sorted(manager.get_rooms(leaving, "/")) == sorted([leaving, "s:1", "u:7"])
+
+    manager.rooms["/"] = _Unscannable(manager.rooms["/"])
+    await manager.disconnect(leaving, "/")
+    assert set(manager.rooms["/"]) == {None, staying, "s:1"}
+    assert dict(manager.rooms["/"]["s:1"]) == {staying: "eio-2"}
+    assert manager.get_rooms(leaving, "/") == []
+    assert sorted(manager.get_rooms(staying, "/")) == sorted([staying, "s:1"])
+    assert not manager.is_connected(leaving, "/")

@@ -292,6 +292,42 @@ async def test_attendance_intervals_and_report(world: World) -> None:
     assert refused.status == 403
 
 
+async def test_the_heartbeat_touches_exactly_the_open_stays_of_people_here(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attendance, "TOUCH_BATCH", 2)  # several batches in one room
+    for name in ("A", "B", "C", "D"):
+        await guest_token(world.http, name)
+    async with world.db() as s:  # type: ignore[attr-defined]
+        people = list(await s.scalars(select(Account.id).order_by(Account.id).limit(4)))
+    long_ago = utcnow() - timedelta(minutes=10)
+    public, closed = world.public.id, world.closed.id
+    stays = [(public, p, None) for p in people[:3]] + [(closed, people[0], None)]
+    stays += [(public, people[3], long_ago)]  # an ended stay stays ended, untouched
+    async with transaction(world.db) as s:  # type: ignore[arg-type]
+        for session_id, account_id, ended in stays:
+            s.add(
+                AttendanceInterval(
+                    session_id=session_id,
+                    account_id=account_id,
+                    started_at=long_ago,
+                    last_seen_at=long_ago,
+                    ended_at=ended,
+                )
+            )
+    here = {(public, people[0]), (public, people[1]), (public, people[2]), (public, people[3])}
+    async with transaction(world.db) as s:  # type: ignore[arg-type]
+        await attendance.touch(s, here)
+    async with world.db() as s:  # type: ignore[attr-defined]
+        rows = await s.execute(
+            select(AttendanceInterval.session_id, AttendanceInterval.account_id).where(
+                AttendanceInterval.last_seen_at > long_ago
+            )
+        )
+        touched = {(session_id, account_id) for session_id, account_id in rows}
+    assert touched == {(public, people[0]), (public, people[1]), (public, people[2])}
+
+
 async def test_sweeper_closes_stays_a_dead_process_left_open(world: World) -> None:
     await guest_token(world.http, "Left behind")
     async with world.db() as s:  # type: ignore[attr-defined]

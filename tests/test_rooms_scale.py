@@ -210,3 +210,19 @@ async def test_a_change_through_one_process_counts_at_once_on_the_other(cluster:
     await moderator.ok("chat.mute", {"session_id": cluster.room, "account_id": account_id})
     muted = await guest.call("chat.send", {"session_id": cluster.room, "text": "after"})
     assert muted["error"]["code"] == "chat.muted"
+
+
+async def test_a_room_s_snapshot_gives_way_to_a_message_sent_through_the_other_process(
+    cluster: Cluster,
+) -> None:
+    """A keeps a snapshot of what entrants are sent; a message sent through B replaces it
+    for A's next entrant."""
+    room = {"session_id": cluster.room}
+    first_on_a = await cluster.join(cluster.a, await cluster.token("First on A"))
+    on_b = await cluster.join(cluster.b, await cluster.token("On B"))
+    await on_b.ok("chat.send", {**room, "text": "from B"})
+    await first_on_a.wait_for("chat.posted", lambda m: m["text"] == "from B")
+    later_on_a = await Client(cluster.a.url, await cluster.token("Later on A")).connect()
+    cluster.clients.append(later_on_a)
+    entered = await later_on_a.ok("room.enter", room)
+    assert [m["text"] for m in entered["chat"]] == ["from B"]

@@ -7,6 +7,10 @@ keeps copies, each tagged with the *epoch* current when it was read. A commit th
 changed any such row moves the epoch on: at once in this process, and through Redis in
 every other one. A copy is good while its epoch is still the current one.
 
+Some rows belong to one room and change more often (its chat, its polls, its shared
+tools): those move only their room's epoch, so a copy of one room's state outlives the
+chat of every other room.
+
 The order is what makes this safe: read the epoch first, then the rows. A commit landing
 between the two leaves the copy tagged with the epoch before it, so the next command
 drops the copy. The copy also expires after ``MAX_AGE``, in case a process died between
@@ -28,17 +32,26 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 log = logging.getLogger("sidestage.epochs")
 KEY = "sidestage:epoch"
+ROOM_KEY = "sidestage:epoch:room:{}"
 MAX_AGE = 60.0  # seconds a copy is trusted at most
-MOVED = "sidestage.epoch_moved"  # the flag in a session's ``info``
+MOVED = "sidestage.epoch_moved"  # flags in a session's ``info``
+MOVED_ROOMS = "sidestage.epoch_moved_rooms"
 
 T = TypeVar("T")
-Epoch = tuple[int, int]  # (this process's count, the shared count in Redis)
+Epoch = tuple[int, ...]  # this process's counts, then the shared counts in Redis
+
+
+@dataclass(frozen=True)
+class _Rule:
+    inserts: bool  # whether a new row matters (it cannot be in a copy before it exists)
+    room: str | None  # the attribute naming the row's room, for rows of one room
 
 
 @dataclass
 class _Watch:
-    models: dict[type[Any], bool] = field(default_factory=dict)  # model -> inserts matter
+    models: dict[type[Any], _Rule] = field(default_factory=dict)
     local: int = 0
+    rooms: dict[int, int] = field(default_factory=dict)  # room -> this process's count
     shared: set[Redis] = field(default_factory=set)
     bumping: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -46,25 +59,33 @@ class _Watch:
 _watch = _Watch()
 
 
-def watch(model: type[Any], *, inserts: bool = True) -> None:
-    """Changes to ``model``'s rows move the epoch. ``inserts=False`` where a new row cannot
-    be in anyone's copy yet (a new account)."""
-    _watch.models[model] = inserts
+def watch(model: type[Any], *, inserts: bool = True, room: str | None = None) -> None:
+    """Changes to ``model``'s rows move the epoch; with ``room`` (the column naming it),
+    only that room's. ``inserts=False`` where a new row cannot matter (a new account)."""
+    _watch.models[model] = _Rule(inserts, room)
 
 
 class Epochs:
-    """One process's view of the epoch; with Redis, shared with every other process."""
+    """One process's view of the epochs; with Redis, shared with every other process."""
 
     def __init__(self, redis: Redis | None = None) -> None:
         self.redis = redis
         if redis is not None:
-            _watch.shared.add(redis)  # this process's commits move the shared count
+            _watch.shared.add(redis)  # this process's commits move the shared counts
 
     async def current(self) -> Epoch:
         local = _watch.local  # read before the shared count, as both before the rows
         if self.redis is None:
-            return (local, 0)
+            return (local,)
         return (local, int(await self.redis.get(KEY) or 0))
+
+    async def of_room(self, room: int) -> Epoch:
+        """The epoch and the room's own: a copy of the room's state is good while both are."""
+        local = (_watch.local, _watch.rooms.get(room, 0))
+        if self.redis is None:
+            return local
+        shared = await self.redis.mget(KEY, ROOM_KEY.format(room))
+        return local + tuple(int(count or 0) for count in shared)
 
     def close(self) -> None:
         if self.redis is not None:
@@ -72,7 +93,7 @@ class Epochs:
 
 
 async def settled() -> None:
-    """Wait until this process's commits have moved the shared count: an answer sent
+    """Wait until this process's commits have moved the shared counts: an answer sent
     after this finds every process dropping the copies the commit outdated."""
     if _watch.bumping:
         await asyncio.gather(*list(_watch.bumping))
@@ -88,40 +109,53 @@ class Copy(Generic[T]):
         return self.epoch == epoch and time.monotonic() - self.read_at < MAX_AGE
 
 
-def _bump() -> None:
-    _watch.local += 1
+def _bump(rooms: set[int], everything: bool) -> None:
+    if everything:
+        _watch.local += 1
+    for room in rooms:
+        _watch.rooms[room] = _watch.rooms.get(room, 0) + 1
     if not _watch.shared:
         return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return  # a synchronous script: no process of ours shares its copies
+    keys = [KEY] if everything else []
+    keys += [ROOM_KEY.format(room) for room in sorted(rooms)]
     for redis in list(_watch.shared):
-        task = loop.create_task(_bump_shared(redis))
+        task = loop.create_task(_bump_shared(redis, keys))
         _watch.bumping.add(task)
         task.add_done_callback(_watch.bumping.discard)
 
 
-async def _bump_shared(redis: Redis) -> None:
+async def _bump_shared(redis: Redis, keys: list[str]) -> None:
     try:
-        await redis.incr(KEY)
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.incr(key)
+            await pipe.execute()
     except (RedisError, OSError):
         # Other processes keep their copies until MAX_AGE: the cost of a Redis outage.
         log.warning("could not move the shared epoch; other processes catch up within a minute")
 
 
-def _matters(model: type[Any], inserted: bool) -> bool:
-    inserts = _watch.models.get(model)
-    return inserts is not None and (inserts or not inserted)
+def _rule(model: type[Any], inserted: bool) -> _Rule | None:
+    rule = _watch.models.get(model)
+    return rule if rule is not None and (rule.inserts or not inserted) else None
 
 
 @event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, _flush: UOWTransaction) -> None:
-    changed = [o for o in session.dirty if session.is_modified(o)] + list(session.deleted)
-    if any(_matters(type(o), False) for o in changed) or any(
-        _matters(type(o), True) for o in session.new
-    ):
-        session.info[MOVED] = True
+    changed = [(o, False) for o in session.dirty if session.is_modified(o)]
+    changed += [(o, False) for o in session.deleted] + [(o, True) for o in session.new]
+    for row, inserted in changed:
+        rule = _rule(type(row), inserted)
+        if rule is None:
+            continue
+        if rule.room is None:
+            session.info[MOVED] = True
+        else:
+            session.info.setdefault(MOVED_ROOMS, set()).add(getattr(row, rule.room))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -129,11 +163,14 @@ def _note_statement(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     for mapper in state.all_mappers:
-        if _matters(mapper.class_, state.is_insert):
+        if _rule(mapper.class_, state.is_insert) is not None:
+            # Which rooms a statement touched is unknown: every copy gives way.
             state.session.info[MOVED] = True
 
 
 @event.listens_for(Session, "after_commit")
 def _moved_on_commit(session: Session) -> None:
-    if session.info.pop(MOVED, False):
-        _bump()
+    everything = bool(session.info.pop(MOVED, False))
+    rooms: set[int] = session.info.pop(MOVED_ROOMS, set())
+    if everything or rooms:
+        _bump(rooms, everything)

@@ -41,6 +41,8 @@ from engineio.async_drivers.aiohttp import WebSocket as EngineWebSocket
 from redis.exceptions import RedisError
 from socketio import packet as sio_packet
 
+from sidestage.realtime.room_index import IndexedRooms
+
 log = logging.getLogger(__name__)
 WEBSOCKET_ATTRIBUTE = "_sidestage_websocket"
 SWEEP_EVERY = 30.0  # seconds between leaving the Redis channels of rooms now empty here
@@ -93,7 +95,7 @@ class FanoutStats:
     stock: int = 0  # broadcasts left to python-socketio (acks, binary, missing API)
 
 
-class FastEmit(socketio.AsyncManager):  # type: ignore[misc]
+class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
     """A client manager whose room broadcasts take the fast path (see the module doc);
     on its own, the one process of the embedded default."""
 

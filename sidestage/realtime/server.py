@@ -41,7 +41,9 @@ from sidestage.rooms import handlers
 from sidestage.rooms.commands import Command, Connection
 from sidestage.rooms.events import Outbox, user
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
+from sidestage.rooms.room.config import RoomConfigs
 from sidestage.rooms.room.handlers import depart, depart_all
+from sidestage.rooms.room.snapshot import RoomSnapshots
 from sidestage.rooms.services import RoomServices
 from sidestage.rooms.stage import service as stage_service
 
@@ -92,7 +94,15 @@ class Realtime:
         presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
         self.stage = self._stage_host(redis)
         services = RoomServices(
-            db, presence, limiter, self.transport, self.process_id, self.stage, Epochs(redis)
+            db,
+            presence,
+            limiter,
+            self.transport,
+            self.process_id,
+            self.stage,
+            Epochs(redis),
+            RoomConfigs(),
+            RoomSnapshots(),
         )
         self.transport.on_remove = lambda account, session: self._remove_local(
             services, account, session

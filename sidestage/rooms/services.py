@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -11,7 +11,10 @@ from sidestage.platform.epochs import Epochs
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.rooms.events import Audience
 from sidestage.rooms.presence import Presence
-from sidestage.rooms.room.config import RoomConfigs
+
+if TYPE_CHECKING:  # they import the features, which import this module
+    from sidestage.rooms.room.config import RoomConfigs
+    from sidestage.rooms.room.snapshot import RoomSnapshots
 
 
 class Transport(Protocol):
@@ -66,4 +69,5 @@ class RoomServices:
     process_id: str
     stage: StageMedia
     epochs: Epochs
-    configs: RoomConfigs = field(default_factory=RoomConfigs)
+    configs: RoomConfigs
+    snapshots: RoomSnapshots

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.accounts.models import Account
@@ -19,6 +19,7 @@ from sidestage.platform.program.models import Organization
 from sidestage.rooms.attendance.models import AttendanceInterval
 
 STALE_AFTER = timedelta(seconds=90)  # three missed heartbeats
+TOUCH_BATCH = 1000  # people per statement, well under every backend's parameter limit
 
 
 async def open_interval(
@@ -55,21 +56,26 @@ async def close_interval(db: AsyncSession, session_id: int, account_id: int) -> 
 
 
 async def touch(db: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
-    """The heartbeat: stays of people connected here are still going on."""
-    wanted = list(pairs)
-    if not wanted:
-        return
-    match = or_(
-        *(
-            and_(AttendanceInterval.session_id == s, AttendanceInterval.account_id == a)
-            for s, a in wanted
-        )
-    )
-    await db.execute(
-        update(AttendanceInterval)
-        .where(AttendanceInterval.ended_at.is_(None), match)
-        .values(last_seen_at=utcnow())
-    )
+    """The heartbeat: stays of people connected here are still going on.
+
+    One statement per room and batch of people, each the same cached statement: a single
+    one matching every (room, person) pair was a new statement of thousands of clauses
+    for SQLAlchemy to build and compile on each heartbeat, seconds of the event loop."""
+    people: dict[int, list[int]] = defaultdict(list)
+    for session_id, account_id in pairs:
+        people[session_id].append(account_id)
+    now = utcnow()
+    for session_id, accounts in people.items():
+        for start in range(0, len(accounts), TOUCH_BATCH):
+            await db.execute(
+                update(AttendanceInterval)
+                .where(
+                    AttendanceInterval.session_id == session_id,
+                    AttendanceInterval.account_id.in_(accounts[start : start + TOUCH_BATCH]),
+                    AttendanceInterval.ended_at.is_(None),
+                )
+                .values(last_seen_at=now)
+            )
 
 
 async def sweep_stale(db: AsyncSession, now: datetime | None = None) -> int:

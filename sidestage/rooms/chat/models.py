@@ -44,3 +44,4 @@ class ChatMute(Base):
 
 # Copies of these rows are kept between commands (see platform/epochs.py).
 watch(ChatMute)
+watch(ChatMessage, room="session_id")  # in room snapshots

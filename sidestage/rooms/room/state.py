@@ -14,14 +14,15 @@ from sidestage.rooms.polls.models import PollStatus
 from sidestage.rooms.qa import events as qa_events
 from sidestage.rooms.qa import service as qa
 from sidestage.rooms.room import service as room
+from sidestage.rooms.room.snapshot import RoomSnapshot
 from sidestage.rooms.stage import service as stage
-from sidestage.rooms.tools import events as tool_events
-from sidestage.rooms.tools import service as tools
 
 
 async def room_state(ctx: Context, session: Session, since: int | None) -> dict[str, Any]:
     moderator = ctx.viewer.moderates(session)
     assert ctx.room is not None
+    epoch = await ctx.services.epochs.of_room(session.id)  # before the room's rows
+    shared = await ctx.services.snapshots.get(ctx.db, session.id, epoch)
     state: dict[str, Any] = {
         "session_id": session.id,
         "moderator": moderator,
@@ -29,14 +30,11 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
             "slow_mode": ctx.room.slow_mode_seconds,
             "qa_moderated": ctx.room.qa_moderated,
         },
-        **await _chat(ctx, session.id, since),
-        "polls": await _open_polls(ctx, session.id, moderator),
+        **await _chat(ctx, session.id, since, shared),
+        "polls": await _open_polls(ctx, shared, moderator),
         "questions": await _questions(ctx, session.id, moderator),
         "upvoted": await qa.upvoted_by(ctx.db, session.id, ctx.account.id),
-        "tools": [
-            tool_events.tool_out(t).model_dump(mode="json")
-            for t in await tools.tools_of(ctx.db, session.id)
-        ],
+        "tools": list(shared.tools),
         "stage": await _stage(ctx, session.id),
     }
     if moderator:
@@ -44,23 +42,24 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
     return state
 
 
-async def _chat(ctx: Context, session_id: int, since: int | None) -> dict[str, Any]:
+async def _chat(
+    ctx: Context, session_id: int, since: int | None, shared: RoomSnapshot
+) -> dict[str, Any]:
     """Recent messages; after a reconnect, exactly those after the last one seen."""
     if since is None:
-        messages, truncated = await chat.recent(ctx.db, session_id), False
-    else:
-        messages, truncated = await chat.after(ctx.db, session_id, since)
+        return {"chat": list(shared.chat), "chat_truncated": False}
+    messages, truncated = await chat.after(ctx.db, session_id, since)
     listed = [chat_events.posted(m).model_dump(mode="json") for m in messages]
     return {"chat": listed, "chat_truncated": truncated}
 
 
-async def _open_polls(ctx: Context, session_id: int, moderator: bool) -> list[dict[str, Any]]:
+async def _open_polls(ctx: Context, shared: RoomSnapshot, moderator: bool) -> list[dict[str, Any]]:
     shown = []
-    for poll in await polls.polls_of(ctx.db, session_id, statuses=[PollStatus.OPEN]):
+    for poll, sent in shared.open_polls:
         mine = await polls.own_choices(ctx.db, poll.id, ctx.account.id)
         if mine is not None:
-            ctx.connection.voted_polls[poll.id] = session_id
-        entry: dict[str, Any] = {**poll_events.poll_out(poll).model_dump(mode="json"), "own": mine}
+            ctx.connection.voted_polls[poll.id] = poll.session_id
+        entry: dict[str, Any] = {**sent, "own": mine}
         if polls.may_see_results(poll, moderator, mine is not None):
             entry["tally"] = (await polls.tally(ctx.db, poll)).model_dump(mode="json")
         shown.append(entry)
