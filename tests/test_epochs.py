@@ -148,3 +148,25 @@ async def test_a_role_granted_mid_connection_counts_at_once(world: World) -> Non
     revoked = await world.http.delete(f"/api/roles/{grant_id}", headers=bearer(organizer))
     assert revoked.status == 200
     assert (await member.call("chat.slow_mode", slow))["error"]["code"] == "chat.forbidden"
+
+
+async def test_a_vote_moves_its_poll_s_version_and_no_epoch(world: World) -> None:
+    """Tallies carry the poll's version, one more per vote, so clients can keep the newest
+    when processes' tallies cross; votes leave what rooms keep untouched."""
+    room = {"session_id": world.public.id}
+    moderator = await world.with_role(Role.ORGANIZER)
+    await moderator.ok("room.enter", room)
+    poll = await moderator.ok("poll.create", {**room, "question": "?", "options": ["a", "b"]})
+    await moderator.ok("poll.open", poll)
+    epochs = Epochs()
+    before = await epochs.of_room(world.public.id)
+    for number, name in enumerate(("First", "Second"), start=1):
+        voter = await world.guest(name)
+        await voter.ok("room.enter", room)
+        await voter.ok("poll.vote", {**poll, "choices": [0]})
+        tally = await moderator.wait_for(
+            "poll.results_changed",
+            lambda t, n=number: t["voters"] == n,  # type: ignore[misc]
+        )
+        assert tally["version"] == number and tally["counts"] == [number, 0]
+    assert await epochs.of_room(world.public.id) == before

@@ -52,6 +52,8 @@ class ClientsRole:
     def _on_moderator_event(self, name: str, payload: Any, arrival: float) -> None:
         if name == "poll.results_changed":
             poll, earlier = int(payload["poll_id"]), self.results.get(int(payload["poll_id"]))
+            if earlier is not None and payload.get("version", 0) < earlier[1].get("version", 0):
+                return  # an older tally arriving late, as Sidestage's page ignores it
             if earlier is None or earlier[1]["counts"] != payload["counts"]:
                 self.results[poll] = (arrival, payload)  # when these counts first arrived
 

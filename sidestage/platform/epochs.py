@@ -33,7 +33,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 log = logging.getLogger("sidestage.epochs")
 KEY = "sidestage:epoch"
 ROOM_KEY = "sidestage:epoch:room:{}"
-MAX_AGE = 60.0  # seconds a copy is trusted at most
+MAX_AGE = 300.0  # seconds a copy is trusted at most (bumps are what count; this is the net)
 MOVED = "sidestage.epoch_moved"  # flags in a session's ``info``
 MOVED_ROOMS = "sidestage.epoch_moved_rooms"
 
@@ -136,7 +136,7 @@ async def _bump_shared(redis: Redis, keys: list[str]) -> None:
             await pipe.execute()
     except (RedisError, OSError):
         # Other processes keep their copies until MAX_AGE: the cost of a Redis outage.
-        log.warning("could not move the shared epoch; other processes catch up within a minute")
+        log.warning("could not move the shared epoch: other processes catch up within MAX_AGE")
 
 
 def _rule(model: type[Any], inserted: bool) -> _Rule | None:

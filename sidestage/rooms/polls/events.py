@@ -37,6 +37,7 @@ class Results(BaseModel):
     poll_id: int
     counts: list[int]
     voters: int
+    version: int  # grows with every vote: of two tallies of a poll, keep the higher
 
 
 def poll_out(poll: Poll) -> PollOut:

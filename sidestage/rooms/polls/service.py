@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +100,7 @@ async def vote(ctx: Context, poll_id: int, choices: Sequence[int]) -> Poll:
     )
     ctx.db.add_all(PollChoice(poll_id=poll.id, account_id=ctx.account.id, option=o) for o in chosen)
     await ctx.db.flush()
+    await _count_a_vote(ctx.db, poll.id)
     ctx.outbox.poll_changed(poll.id)
     return poll
 
@@ -129,6 +131,14 @@ async def _upsert_ballot(db: AsyncSession, poll_id: int, account_id: int) -> Non
     await db.execute(statement)
 
 
+async def _count_a_vote(db: AsyncSession, poll_id: int) -> None:
+    """Move the poll's version on, last before the commit: the row lock it takes orders the
+    votes of a poll, and is held only until the commit. Through the table, not the mapped
+    class: the version is no part of what rooms keep of a poll (``platform/epochs.py``)."""
+    polls = cast(Table, Poll.__table__)
+    await db.execute(update(polls).where(polls.c.id == poll_id).values(version=polls.c.version + 1))
+
+
 async def tally(db: AsyncSession, poll: Poll) -> events.Results:
     """Counts and voters from one statement, so both come from the same snapshot even
     while votes keep arriving (a ballot and its choices commit together)."""
@@ -138,15 +148,18 @@ async def tally(db: AsyncSession, poll: Poll) -> events.Results:
         .where(PollBallot.poll_id == poll.id)
         .scalar_subquery()
     )
+    version = select(Poll.version).where(Poll.id == poll.id).scalar_subquery()
     rows = await db.execute(
-        select(PollChoice.option, func.count(), voters)
+        select(PollChoice.option, func.count(), voters, version)
         .where(PollChoice.poll_id == poll.id)
         .group_by(PollChoice.option)
     )
-    counts, total = [0] * len(poll.options), 0
-    for option, count, everyone in rows:
-        counts[option], total = int(count), int(everyone)
-    return events.Results(poll_id=poll.id, counts=counts, voters=total)
+    counts, total, seen = [0] * len(poll.options), 0, 0
+    for option, count, everyone, at in rows:
+        counts[option], total, seen = int(count), int(everyone), int(at)
+    if total == 0:  # no votes, no rows: the version still says which tally this is
+        seen = int(await db.scalar(select(Poll.version).where(Poll.id == poll.id)) or 0)
+    return events.Results(poll_id=poll.id, counts=counts, voters=total, version=seen)
 
 
 async def own_choices(db: AsyncSession, poll_id: int, account_id: int) -> list[int] | None:

@@ -40,6 +40,9 @@ export class Polls {
   results(tally) {
     const known = this.polls.get(tally.poll_id);
     if (!known) return;
+    // Processes publish tallies independently, so an older one may arrive last: keep
+    // the newest (each vote moves the version on).
+    if (known.tally && tally.version < known.tally.version) return;
     known.tally = tally;
     // Tallies tick up to four times a second: only the results are redrawn, so the
     // ballot being filled in keeps its state.
