@@ -54,6 +54,8 @@ from fanout_kit.clients import ClientsRole
 from fanout_kit.phases import Load, broadcast, join_storm, summary_of, vote_burst
 from fanout_kit.servers import Server, start, start_cluster
 
+from sidestage.platform.collector import tune_for_serving
+
 ENTRY = str(Path(__file__).resolve())
 SERVERS = ("node", "raw", "sidestage")
 GENERATORS = os.cpu_count() or 1
@@ -113,6 +115,7 @@ async def measure_cluster(quick: bool, workdir: Path) -> dict[str, Any]:
         for index, room in enumerate(cluster.rooms):
             await load.join(cluster.urls, room, cluster.tokens[index :: len(cluster.rooms)])
         join_s = time.monotonic() - started
+        print(f"(cluster: {load.joined} joined in {join_s:.1f} s; chat next)", file=sys.stderr)
         chat = await broadcast(load, cluster.servers, cluster.rooms, 1.0, plan["cluster_s"])
         votes = await vote_burst(load, cluster.servers, cluster.rooms, cluster.moderator, True)
         memory = _memory(cluster.servers) - memory_before
@@ -206,6 +209,7 @@ def main() -> None:
     parser.add_argument("--role", choices=["clients"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
+        tune_for_serving()  # thousands of connections: as the server, no second-long pauses
         role = ClientsRole()
         asyncio.run(serve(role.handlers(), role.close))
         return

@@ -17,6 +17,7 @@ from aiohttp import web
 from sidestage.migrations import upgrade
 from sidestage.platform.access.service import make_organizer
 from sidestage.platform.accounts import service as accounts
+from sidestage.platform.collector import tune_for_serving
 from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.platform.demo import ensure_demo_organizer, load_demo
 from sidestage.platform.errors import ConfigurationError, SidestageError
@@ -106,7 +107,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     print(f"Sidestage serving on http://{settings.host}:{settings.port}/", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    app = create_app(settings)
+    tune_for_serving()
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 
 

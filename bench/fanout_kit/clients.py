@@ -85,9 +85,12 @@ class ClientsRole:
 
     async def send(self, request: JsonDict) -> JsonDict:
         """In each of ``rooms`` at once: ``rate`` messages a second for ``seconds``, spread
-        over ``senders`` of its connections not used to send before."""
-        rooms = request["rooms"]
-        answers = await asyncio.gather(*(self._send_into(room, request) for room in rooms))
+        over ``senders`` of its connections not used to send before. Each room's schedule
+        starts ``phases[room]`` of an interval late: rooms chat independently, not in step."""
+        rooms, phases = request["rooms"], request["phases"]
+        answers = await asyncio.gather(
+            *(self._send_into(room, phases[str(room)], request) for room in rooms)
+        )
         refused = [a for room in answers for a in room if not a.get("ok")]
         return {
             "sent": len(answers[0]) * len(rooms),
@@ -95,14 +98,14 @@ class ClientsRole:
             "refused_count": len(refused),
         }
 
-    async def _send_into(self, room: int, request: JsonDict) -> list[Any]:
+    async def _send_into(self, room: int, phase: float, request: JsonDict) -> list[Any]:
         wanted, first = request["senders"], self._next_sender[room]
         senders = self.rooms[room][first : first + wanted]
         self._next_sender[room] = first + wanted
         if len(senders) < wanted:
             raise RuntimeError(f"only {len(self.rooms[room])} connections in {room} to send from")
         interval, count = 1.0 / request["rate"], int(request["rate"] * request["seconds"])
-        start = time.monotonic()
+        start = time.monotonic() + phase * interval
         pending = []
         for index in range(count):
             delay = start + index * interval - time.monotonic()

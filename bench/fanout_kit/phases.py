@@ -83,6 +83,9 @@ async def broadcast(
     await load.collect(reset=True)
     senders = math.ceil(rate / CHAT_PER_SENDER)
     shares = [rooms[i :: len(load.children)] for i in range(len(load.children))]
+    # Rooms' messages spread evenly over each interval: in step, every room's message
+    # would land in the same instant, a burst no conference produces.
+    phases = {str(room): index / len(rooms) for index, room in enumerate(rooms)}
     cpu_before, load_before, wall_before = _cpu(servers), await load.cpu(), time.time()
     answers = await asyncio.gather(
         *(
@@ -90,6 +93,7 @@ async def broadcast(
                 "send",
                 wait_s=seconds + 120,
                 rooms=share,
+                phases=phases,
                 rate=rate,
                 seconds=seconds,
                 senders=senders,

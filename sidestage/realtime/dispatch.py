@@ -105,7 +105,7 @@ class Dispatcher:
                 epoch = await self.services.epochs.current()  # before any row is read
                 account, viewer = await _who(db, connection, epoch)
                 room = await self._room(db, command, feature, payload, epoch)
-                session = None if room is None else await db.merge(room.session, load=False)
+                session = None if room is None else room.session
                 _authorize(command, feature, viewer, session, room, connection)
                 context = Context(
                     db, account, viewer, session, connection, outbox, self.services, room

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sidestage.platform.collector import tune_for_serving
 from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.platform.errors import ConfigurationError, SidestageError
 from sidestage.platform.hot_store import connect_redis
@@ -164,6 +165,7 @@ async def serve_one(settings: Settings) -> None:
 def serve(settings: Settings, processes: int) -> int:
     """``processes`` workers: one in this process, or that many children, watched."""
     if processes == 1:
+        tune_for_serving()
         asyncio.run(serve_one(settings))
         return 0
     command = [sys.executable, "-m", "sidestage.cli", "media-worker", "--processes", "1"]

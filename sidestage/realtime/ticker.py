@@ -99,7 +99,7 @@ class Ticker:
 
     async def send_counts(self) -> None:
         # Rooms with people here count even before the cached program list catches up.
-        occupied = {session_id for session_id, _ in self.services.presence.local_pairs()}
+        occupied = self.services.presence.local_rooms()
         live = sorted(set(await self._live_room_ids()) | occupied | set(self.sent_counts))
         counts = await self.services.presence.counts(live)
         outbox = Outbox()

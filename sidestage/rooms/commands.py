@@ -55,7 +55,7 @@ class Context:
     db: AsyncSession
     account: Account
     viewer: Viewer
-    session: Session | None
+    session: Session | None  # the room's shared copy (see rooms/room/config.py): read only
     connection: Connection
     outbox: Outbox
     services: RoomServices

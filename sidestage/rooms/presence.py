@@ -39,6 +39,10 @@ class Presence(Protocol):
 
     def local_pairs(self) -> set[tuple[int, int]]: ...
 
+    def local_rooms(self) -> set[int]:
+        """The rooms with someone connected here (cheaper than their pairs)."""
+        ...
+
 
 class MemoryPresence:
     """One process holds everything: its own share is the whole truth."""
@@ -75,6 +79,9 @@ class MemoryPresence:
 
     def local_pairs(self) -> set[tuple[int, int]]:
         return {(s, a) for s, room in self._connections.items() for a in room}
+
+    def local_rooms(self) -> set[int]:
+        return {s for s, room in self._connections.items() if room}
 
 
 class RedisPresence:
@@ -165,6 +172,9 @@ class RedisPresence:
 
     def local_pairs(self) -> set[tuple[int, int]]:
         return self._local.local_pairs()
+
+    def local_rooms(self) -> set[int]:
+        return self._local.local_rooms()
 
 
 _DELETE_IF_NOT_POSITIVE = """

@@ -24,7 +24,10 @@ from sidestage.rooms.room.service import settings_of
 
 @dataclass(frozen=True)
 class RoomConfig:
-    session: Session  # detached, with its room: merge it into a database session to use it
+    # Detached, with its room, shared by every command in the room: read it, never add it
+    # to a database session or hang it on a new row (name it by id). Merging it into each
+    # command's session made every flush sort the whole program's mappers.
+    session: Session
     slow_mode_seconds: int
     qa_moderated: bool
     removed: frozenset[int]  # accounts removed from the room for good
