@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 log = logging.getLogger("sidestage.epochs")
@@ -38,6 +40,7 @@ MOVED = "sidestage.epoch_moved"  # flags in a session's ``info``
 MOVED_ROOMS = "sidestage.epoch_moved_rooms"
 
 T = TypeVar("T")
+K = TypeVar("K")
 Epoch = tuple[int, ...]  # this process's counts, then the shared counts in Redis
 
 
@@ -107,6 +110,24 @@ class Copy(Generic[T]):
 
     def good(self, epoch: Epoch) -> bool:
         return self.epoch == epoch and time.monotonic() - self.read_at < MAX_AGE
+
+
+class Copies(Generic[K, T]):
+    """Copies kept per key (a room), each read again once the epoch it was read under
+    has moved on. ``read`` never runs for a copy that is still good."""
+
+    def __init__(self, read: Callable[[AsyncSession, K], Awaitable[T]]) -> None:
+        self._read = read
+        self._copies: dict[K, Copy[T]] = {}
+
+    async def get(self, db: AsyncSession, key: K, epoch: Epoch) -> T:
+        """``epoch``: read before this call, before any of the rows."""
+        copy = self._copies.get(key)
+        if copy is not None and copy.good(epoch):
+            return copy.value
+        value = await self._read(db, key)
+        self._copies[key] = Copy(value, epoch)
+        return value
 
 
 def _bump(rooms: set[int], everything: bool) -> None:

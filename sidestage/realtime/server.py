@@ -41,9 +41,9 @@ from sidestage.rooms import handlers
 from sidestage.rooms.commands import Command, Connection
 from sidestage.rooms.events import Outbox, user
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
-from sidestage.rooms.room.config import RoomConfigs
+from sidestage.rooms.room.config import room_configs
 from sidestage.rooms.room.handlers import depart, depart_all
-from sidestage.rooms.room.snapshot import RoomSnapshots
+from sidestage.rooms.room.snapshot import room_snapshots
 from sidestage.rooms.services import RoomServices
 from sidestage.rooms.stage import service as stage_service
 
@@ -101,8 +101,8 @@ class Realtime:
             self.process_id,
             self.stage,
             Epochs(redis),
-            RoomConfigs(),
-            RoomSnapshots(),
+            room_configs(),
+            room_snapshots(),
         )
         self.transport.on_remove = lambda account, session: self._remove_local(
             services, account, session

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.db import utcnow
-from sidestage.platform.epochs import Copy, Epoch
+from sidestage.platform.epochs import Copies
 from sidestage.platform.program.models import Session
 from sidestage.platform.program.service import get_room_session
 from sidestage.rooms.chat.models import ChatMute
@@ -38,20 +38,13 @@ class RoomConfig:
         return until is not None and until > utcnow()
 
 
-class RoomConfigs:
-    """This process's copies, one per room that had a command here."""
+RoomConfigs = Copies[int, RoomConfig]  # per session id, read again when the epoch moves
 
-    def __init__(self) -> None:
-        self._copies: dict[int, Copy[RoomConfig]] = {}
 
-    async def get(self, db: AsyncSession, session_id: int, epoch: Epoch) -> RoomConfig:
-        """Raises ``NotFound`` for a session that does not exist (never kept)."""
-        copy = self._copies.get(session_id)
-        if copy is not None and copy.good(epoch):
-            return copy.value
-        found = await _read(db, session_id)
-        self._copies[session_id] = Copy(found, epoch)
-        return found
+def room_configs() -> RoomConfigs:
+    """This process's copies, one per room that had a command here. ``get`` raises
+    ``NotFound`` for a session that does not exist (never kept)."""
+    return Copies(_read)
 
 
 async def _read(db: AsyncSession, session_id: int) -> RoomConfig:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.epochs import Copy, Epoch
+from sidestage.platform.epochs import Copies
 from sidestage.rooms.chat import events as chat_events
 from sidestage.rooms.chat import service as chat
 from sidestage.rooms.polls import events as poll_events
@@ -33,20 +33,12 @@ class RoomSnapshot:
     tools: list[Json]
 
 
-class RoomSnapshots:
+RoomSnapshots = Copies[int, RoomSnapshot]  # per session id, by the room's own epoch
+
+
+def room_snapshots() -> RoomSnapshots:
     """This process's snapshots, one per room someone entered here."""
-
-    def __init__(self) -> None:
-        self._copies: dict[int, Copy[RoomSnapshot]] = {}
-
-    async def get(self, db: AsyncSession, session_id: int, epoch: Epoch) -> RoomSnapshot:
-        """``epoch``: the room's, read before this call."""
-        copy = self._copies.get(session_id)
-        if copy is not None and copy.good(epoch):
-            return copy.value
-        found = await _read(db, session_id)
-        self._copies[session_id] = Copy(found, epoch)
-        return found
+    return Copies(_read)
 
 
 async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
