@@ -28,7 +28,6 @@ from sidestage.platform.errors import (
     SidestageError,
     Unauthenticated,
 )
-from sidestage.platform.program.models import Session
 from sidestage.platform.text import find_nul
 from sidestage.rooms.commands import Command, Connection, Context, Identity, Permission
 from sidestage.rooms.events import Outbox
@@ -106,7 +105,7 @@ class Dispatcher:
                 account, viewer = await _who(db, connection, epoch)
                 room = await self._room(db, command, feature, payload, epoch)
                 session = None if room is None else room.session
-                _authorize(command, feature, viewer, session, room, connection)
+                _authorize(command, feature, viewer, room, connection)
                 context = Context(
                     db, account, viewer, session, connection, outbox, self.services, room
                 )
@@ -160,12 +159,12 @@ def _authorize(
     command: Command,
     feature: str,
     viewer: Viewer,
-    session: Session | None,
     room: RoomConfig | None,
     connection: Connection,
 ) -> None:
-    if command.permission == Permission.SIGNED_IN or session is None or room is None:
+    if command.permission == Permission.SIGNED_IN or room is None:
         return
+    session = room.session
     if command.permission == Permission.MODERATOR:
         if not viewer.moderates(session):
             raise Forbidden(f"{feature}.forbidden", "Only this room's moderators may do this.")

@@ -154,11 +154,10 @@ async def tally(db: AsyncSession, poll: Poll) -> events.Results:
         .where(PollChoice.poll_id == poll.id)
         .group_by(PollChoice.option)
     )
+    # No rows means no vote was ever cast (ballots are replaced, never deleted): version 0.
     counts, total, seen = [0] * len(poll.options), 0, 0
     for option, count, everyone, at in rows:
         counts[option], total, seen = int(count), int(everyone), int(at)
-    if total == 0:  # no votes, no rows: the version still says which tally this is
-        seen = int(await db.scalar(select(Poll.version).where(Poll.id == poll.id)) or 0)
     return events.Results(poll_id=poll.id, counts=counts, voters=total, version=seen)
 
 

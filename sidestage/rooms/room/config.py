@@ -18,8 +18,7 @@ from sidestage.platform.epochs import Copies
 from sidestage.platform.program.models import Session
 from sidestage.platform.program.service import get_room_session
 from sidestage.rooms.chat.models import ChatMute
-from sidestage.rooms.room.models import RoomRemoval
-from sidestage.rooms.room.service import settings_of
+from sidestage.rooms.room.service import removed_accounts, settings_of
 
 
 @dataclass(frozen=True)
@@ -55,9 +54,7 @@ async def _read(db: AsyncSession, session_id: int) -> RoomConfig:
     if session.room is not None:
         db.expunge(session.room)
     settings = await settings_of(db, session_id)
-    removed = await db.scalars(
-        select(RoomRemoval.account_id).where(RoomRemoval.session_id == session_id)
-    )
+    removed = await removed_accounts(db, session_id)
     mutes = await db.execute(
         select(ChatMute.account_id, ChatMute.until).where(
             ChatMute.session_id == session_id, ChatMute.until > utcnow()
