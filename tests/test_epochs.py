@@ -126,6 +126,45 @@ async def test_entering_after_the_room_changed_shows_the_change(world: World) ->
     assert third["chat"] == [] and third["polls"] == []
 
 
+async def test_the_entry_snapshot_follows_questions_upvotes_and_the_stage(world: World) -> None:
+    """Questions shown to all, who upvoted, and the lineup are in the snapshot; a question
+    waiting for a moderator reaches its author's entry alone, in the room's order."""
+    room = {"session_id": world.public.id}
+    moderator = await world.with_role(Role.ORGANIZER)
+    asker, fan = await world.guest("Asker"), await world.guest("Fan")
+    for person in (moderator, asker, fan):
+        await person.ok("room.enter", room)
+    shown = await asker.ok("qa.ask", {**room, "text": "Shown to all?"})
+    await moderator.ok("qa.queue", {**room, "moderated": True})
+    queued = await asker.ok("qa.ask", {**room, "text": "Waiting for approval?"})
+    await fan.ok("room.enter", room)  # the snapshot, read before the upvote
+    await fan.ok("qa.upvote", {"question_id": shown["question_id"]})
+
+    mine = await asker.ok("room.enter", room)
+    assert [q["id"] for q in mine["questions"]] == [shown["question_id"], queued["question_id"]]
+    assert mine["questions"][0]["upvotes"] == 1 and mine["upvoted"] == []
+    theirs = await fan.ok("room.enter", room)
+    assert [q["id"] for q in theirs["questions"]] == [shown["question_id"]]
+    assert theirs["upvoted"] == [shown["question_id"]]
+    everyone = await moderator.ok("room.enter", room)
+    assert {q["id"] for q in everyone["questions"]} == {shown["question_id"], queued["question_id"]}
+
+    speaker_token = await user_with_role(
+        world.db,  # type: ignore[arg-type]
+        world.http,
+        Role.SPEAKER,  # type: ignore[arg-type]
+        session_id=world.public.id,
+    )
+    me = await world.http.get("/api/me", headers=bearer(speaker_token))
+    on_stage = {**room, "account_id": int((await me.json())["id"])}
+    await moderator.ok("stage.put_on", on_stage)
+    entry = await (await world.guest("Late")).ok("room.enter", room)
+    assert [s["account_id"] for s in entry["stage"]["speakers"]] == [on_stage["account_id"]]
+    await moderator.ok("stage.take_off", on_stage)
+    entry = await (await world.guest("Later")).ok("room.enter", room)
+    assert entry["stage"]["speakers"] == []
+
+
 async def test_a_role_granted_mid_connection_counts_at_once(world: World) -> None:
     """The connection's copy of who it is gives way on the command after the grant."""
     organizer = await user_with_role(world.db, world.http, Role.ORGANIZER)  # type: ignore[arg-type]

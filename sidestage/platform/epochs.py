@@ -68,6 +68,12 @@ def watch(model: type[Any], *, inserts: bool = True, room: str | None = None) ->
     _watch.models[model] = _Rule(inserts, room)
 
 
+def room_changed(db: AsyncSession, room: int) -> None:
+    """Move ``room``'s epoch when ``db`` commits: for a statement that changes one room's
+    watched rows without naming them (a counter bumped in place, rows deleted by key)."""
+    db.sync_session.info.setdefault(MOVED_ROOMS, set()).add(room)
+
+
 class Epochs:
     """One process's view of the epochs; with Redis, shared with every other process."""
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import enum
 import io
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sidestage.platform import epochs
 from sidestage.platform.db import utcnow
 from sidestage.platform.errors import Conflict, Forbidden, NotFound
 from sidestage.rooms import events as audience
@@ -99,9 +101,14 @@ async def upvote(ctx: Context, question_id: int) -> Question:
             ctx.db.add(QuestionVote(question_id=question.id, account_id=ctx.account.id))
     except IntegrityError:
         raise Conflict("qa.already_upvoted", "You already upvoted this question.") from None
+    # In place, so two upvotes at once both count; the room's entry snapshot shows upvotes.
+    questions = cast(Table, Question.__table__)
     await ctx.db.execute(
-        update(Question).where(Question.id == question.id).values(upvotes=Question.upvotes + 1)
+        update(questions)
+        .where(questions.c.id == question.id)
+        .values(upvotes=questions.c.upvotes + 1)
     )
+    epochs.room_changed(ctx.db, question.session_id)
     await ctx.db.refresh(question)
     _announce(ctx, question, "qa.question_changed")
     return question
@@ -131,20 +138,40 @@ async def moderate(ctx: Context, question_id: int, action: Moderation) -> Questi
     return question
 
 
-async def questions_for(
-    db: AsyncSession, session_id: int, account_id: int, *, moderator: bool
-) -> list[Question]:
-    """Ordered as the room shows them: pinned first, then by votes, then oldest first."""
-    query = select(Question).where(Question.session_id == session_id)
-    if moderator:
-        query = query.where(Question.status != QuestionStatus.WITHDRAWN)
-    else:
-        query = query.where(
-            (Question.status.in_(SHOWN))
-            | ((Question.status == QuestionStatus.PENDING) & (Question.account_id == account_id))
-        )
+async def questions_of(db: AsyncSession, session_id: int) -> list[Question]:
+    """Every question not withdrawn, as moderators see them, ordered as the room shows
+    them: pinned first, then by votes, then oldest first."""
+    query = select(Question).where(
+        Question.session_id == session_id, Question.status != QuestionStatus.WITHDRAWN
+    )
     query = query.order_by(Question.pinned.desc(), Question.upvotes.desc(), Question.id)
     return list((await db.scalars(query)).all())
+
+
+def room_order(question: Question) -> tuple[bool, int, int]:
+    """The key that sorts questions as ``questions_of`` orders them."""
+    return (not question.pinned, -question.upvotes, question.id)
+
+
+async def queued_by(db: AsyncSession, session_id: int, account_id: int) -> list[Question]:
+    """This person's questions waiting for a moderator."""
+    query = select(Question).where(
+        Question.session_id == session_id,
+        Question.account_id == account_id,
+        Question.status == QuestionStatus.PENDING,
+    )
+    return list((await db.scalars(query)).all())
+
+
+async def upvoters(db: AsyncSession, session_id: int) -> list[int]:
+    """Everyone who upvoted a question in this room."""
+    rows = await db.scalars(
+        select(QuestionVote.account_id)
+        .distinct()
+        .join(Question, Question.id == QuestionVote.question_id)
+        .where(Question.session_id == session_id)
+    )
+    return list(rows)
 
 
 async def upvoted_by(db: AsyncSession, session_id: int, account_id: int) -> list[int]:
@@ -168,7 +195,7 @@ async def questions_csv(db: AsyncSession, session_id: int) -> str:
     writer.writerow(
         ["id", "asked_at", "author", "anonymous", "status", "pinned", "upvotes", "text"]
     )
-    for q in await questions_for(db, session_id, 0, moderator=True):
+    for q in await questions_of(db, session_id):
         writer.writerow(
             [
                 q.id,

@@ -3,8 +3,10 @@
 A join storm at the start of a side event sends the same recent chat, open polls and
 shared tools to hundreds of people within seconds. Each process keeps one snapshot per
 room, good while the room's epoch lasts (``platform/epochs.py``): a chat message, a poll
-opened or closed, a tool shared moves it on. What differs per person (their own votes,
-their questions, the tallies they may see) is still read for each.
+opened or closed, a tool shared, a question asked, moderated or upvoted, a change on stage
+moves it on. It also knows who has something of their own here (a question in the queue,
+an upvote), so that only those people's entries read more; their own ballots and the
+tallies they may see are still read for each.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from sidestage.rooms.chat import service as chat
 from sidestage.rooms.polls import events as poll_events
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.models import Poll, PollStatus
+from sidestage.rooms.qa import events as qa_events
+from sidestage.rooms.qa import service as qa
+from sidestage.rooms.qa.models import QuestionStatus
+from sidestage.rooms.stage import service as stage
+from sidestage.rooms.stage.events import OnStage
 from sidestage.rooms.tools import events as tool_events
 from sidestage.rooms.tools import service as tools
 
@@ -31,6 +38,13 @@ class RoomSnapshot:
     chat: list[Json]  # the recent messages, oldest first, as sent
     open_polls: list[tuple[Poll, Json]]  # detached polls, each as sent
     tools: list[Json]
+    questions: list[tuple[QuestionOrder, Json]]  # shown to everyone, as participants see them
+    queued_by: frozenset[int]  # people with a question waiting for a moderator
+    upvoters: frozenset[int]  # people who upvoted a question here
+    speakers: list[OnStage]  # the stage's lineup
+
+
+QuestionOrder = tuple[bool, int, int]  # sorts as the room lists questions (qa.room_order)
 
 
 RoomSnapshots = Copies[int, RoomSnapshot]  # per session id, by the room's own epoch
@@ -42,6 +56,8 @@ def room_snapshots() -> RoomSnapshots:
 
 
 async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
+    questions = await qa.questions_of(db, session_id)
+    shown = [q for q in questions if q.status in qa.SHOWN]
     messages = await chat.recent(db, session_id)
     open_polls = await polls.polls_of(db, session_id, statuses=[PollStatus.OPEN])
     for poll in open_polls:
@@ -53,4 +69,14 @@ async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
             tool_events.tool_out(t).model_dump(mode="json")
             for t in await tools.tools_of(db, session_id)
         ],
+        questions=[
+            (
+                qa.room_order(q),
+                qa_events.question_out(q, for_moderators=False).model_dump(mode="json"),
+            )
+            for q in shown
+        ],
+        queued_by=frozenset(q.account_id for q in questions if q.status == QuestionStatus.PENDING),
+        upvoters=frozenset(await qa.upvoters(db, session_id)),
+        speakers=await stage.speakers(db, session_id),
     )

@@ -32,10 +32,10 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
         },
         **await _chat(ctx, session.id, since, shared),
         "polls": await _open_polls(ctx, shared, moderator),
-        "questions": await _questions(ctx, session.id, moderator),
-        "upvoted": await qa.upvoted_by(ctx.db, session.id, ctx.account.id),
+        "questions": await _questions(ctx, session.id, moderator, shared),
+        "upvoted": await _upvoted(ctx, session.id, shared),
         "tools": list(shared.tools),
-        "stage": await _stage(ctx, session.id),
+        "stage": await _stage(ctx, session.id, shared),
     }
     if moderator:
         state["moderation"] = await _moderation(ctx, session)
@@ -66,15 +66,32 @@ async def _open_polls(ctx: Context, shared: RoomSnapshot, moderator: bool) -> li
     return shown
 
 
-async def _questions(ctx: Context, session_id: int, moderator: bool) -> list[dict[str, Any]]:
-    found = await qa.questions_for(ctx.db, session_id, ctx.account.id, moderator=moderator)
-    return [
-        qa_events.question_out(q, for_moderators=moderator).model_dump(mode="json") for q in found
+async def _questions(
+    ctx: Context, session_id: int, moderator: bool, shared: RoomSnapshot
+) -> list[dict[str, Any]]:
+    """Moderators see every question; others those shown to all, and their own queued."""
+    if moderator:
+        found = await qa.questions_of(ctx.db, session_id)
+        return [
+            qa_events.question_out(q, for_moderators=True).model_dump(mode="json") for q in found
+        ]
+    if ctx.account.id not in shared.queued_by:
+        return [question for _, question in shared.questions]
+    own = [
+        (qa.room_order(q), qa_events.question_out(q, for_moderators=False).model_dump(mode="json"))
+        for q in await qa.queued_by(ctx.db, session_id, ctx.account.id)
     ]
+    return [question for _, question in sorted(shared.questions + own, key=lambda q: q[0])]
 
 
-async def _stage(ctx: Context, session_id: int) -> dict[str, Any]:
-    found = await stage.stage_state(ctx.db, ctx.services.stage, session_id)
+async def _upvoted(ctx: Context, session_id: int, shared: RoomSnapshot) -> list[int]:
+    if ctx.account.id not in shared.upvoters:
+        return []
+    return await qa.upvoted_by(ctx.db, session_id, ctx.account.id)
+
+
+async def _stage(ctx: Context, session_id: int, shared: RoomSnapshot) -> dict[str, Any]:
+    found = await stage.stage_with(ctx.services.stage, session_id, shared.speakers)
     return found.model_dump(mode="json")
 
 
@@ -83,11 +100,7 @@ async def _moderation(ctx: Context, session: Session) -> dict[str, Any]:
     drafts_and_closed = await polls.polls_of(
         ctx.db, session_id, statuses=[PollStatus.DRAFT, PollStatus.CLOSED]
     )
-    pending = [
-        q
-        for q in await qa.questions_for(ctx.db, session_id, 0, moderator=True)
-        if q.status == "pending"
-    ]
+    pending = [q for q in await qa.questions_of(ctx.db, session_id) if q.status == "pending"]
     return {
         "queue": [
             qa_events.question_out(q, for_moderators=True).model_dump(mode="json") for q in pending

@@ -8,9 +8,12 @@ changes the stage announces it to the room with ``stage.changed``.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from typing import cast
+
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sidestage.platform import epochs
 from sidestage.platform.access.models import RoleGrant
 from sidestage.platform.access.service import SESSION_ROLES, load_viewer
 from sidestage.platform.accounts.models import Account
@@ -39,10 +42,17 @@ async def is_on_stage(db: AsyncSession, session_id: int, account_id: int) -> boo
 
 
 async def stage_state(db: AsyncSession, media: StageMedia, session_id: int) -> events.StageOut:
+    return await stage_with(media, session_id, await speakers(db, session_id))
+
+
+async def stage_with(
+    media: StageMedia, session_id: int, lineup: list[events.OnStage]
+) -> events.StageOut:
+    """The stage as sent: this lineup, and what the media side publishes and records."""
     publications = await media.publications(session_id)
     return events.StageOut(
         session_id=session_id,
-        speakers=await speakers(db, session_id),
+        speakers=lineup,
         publications=[events.Publication.model_validate(p) for p in publications],
         recording=await media.recording(session_id),
     )
@@ -70,11 +80,11 @@ async def put_on(ctx: Context, session: Session, account_id: int) -> None:
 
 
 async def take_off(ctx: Context, session_id: int, account_id: int) -> None:
+    lineup = cast(Table, StageSpeaker.__table__)
     await ctx.db.execute(
-        delete(StageSpeaker).where(
-            StageSpeaker.session_id == session_id, StageSpeaker.account_id == account_id
-        )
+        delete(lineup).where(lineup.c.session_id == session_id, lineup.c.account_id == account_id)
     )
+    epochs.room_changed(ctx.db, session_id)  # the lineup is in the room's entry snapshot
     # Their camera stops once the removal is committed; the room hears at once, without it.
     ctx.outbox.after_commit.append(lambda: ctx.services.stage.drop_account(session_id, account_id))
     state = await stage_state(ctx.db, ctx.services.stage, session_id)
