@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
@@ -10,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sidestage.platform.access.models import Role
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction
-from sidestage.platform.epochs import Epochs
+from sidestage.platform.epochs import Copies, Epochs
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.polls.models import PollBallot
 from tests.helpers import bearer, registered_token, user_with_role
@@ -92,6 +94,40 @@ async def test_a_rolled_back_change_keeps_the_epoch(db: Factory) -> None:
             await s.flush()
             raise RuntimeError("abandoned")
     assert await epochs.current() == before
+
+
+async def test_copies_read_once_for_everyone_asking_at_once(db: Factory) -> None:
+    """A join storm's first hundred entrants wait for one read of the room, not a hundred;
+    if that read fails, each waiter reads for itself."""
+    reads: list[int] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def read(s: AsyncSession, key: int) -> list[int]:
+        reads.append(key)
+        started.set()
+        await release.wait()
+        if len(reads) == 1 and key == 2:
+            raise RuntimeError("the first read of room 2 fails")
+        return [key, len(reads)]
+
+    copies: Copies[int, list[int]] = Copies(read)
+    async with db() as s:
+        epoch = await Epochs().current()
+        waiting = [asyncio.ensure_future(copies.get(s, 1, epoch)) for _ in range(5)]
+        await asyncio.wait_for(started.wait(), 5)  # the others started before, and wait
+        release.set()
+        values = await asyncio.gather(*waiting)
+        assert reads == [1] and all(v is values[0] for v in values)
+
+        reads.clear()
+        started.clear()
+        release.clear()
+        failing = [asyncio.ensure_future(copies.get(s, 2, epoch)) for _ in range(3)]
+        await asyncio.wait_for(started.wait(), 5)
+        release.set()
+        outcomes = await asyncio.gather(*failing, return_exceptions=True)
+        assert isinstance(outcomes[0], RuntimeError)
+        assert all(isinstance(o, list) for o in outcomes[1:]) and len(reads) >= 2
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -120,20 +120,43 @@ class Copy(Generic[T]):
 
 class Copies(Generic[K, T]):
     """Copies kept per key (a room), each read again once the epoch it was read under
-    has moved on. ``read`` never runs for a copy that is still good."""
+    has moved on. ``read`` never runs for a copy that is still good, and runs once for
+    everyone asking under the same epoch at the same time: the first hundred of a join
+    storm would otherwise all read the same rows."""
 
     def __init__(self, read: Callable[[AsyncSession, K], Awaitable[T]]) -> None:
         self._read = read
         self._copies: dict[K, Copy[T]] = {}
+        self._reading: dict[K, tuple[Epoch, asyncio.Future[Any]]] = {}
 
     async def get(self, db: AsyncSession, key: K, epoch: Epoch) -> T:
         """``epoch``: read before this call, before any of the rows."""
         copy = self._copies.get(key)
         if copy is not None and copy.good(epoch):
             return copy.value
-        value = await self._read(db, key)
-        self._copies[key] = Copy(value, epoch)
-        return value
+        reading = self._reading.get(key)
+        if reading is not None and reading[0] == epoch:
+            value = await asyncio.shield(reading[1])
+            if value is not _FAILED:
+                return cast(T, value)
+            # The first reader failed or went away; this one reads for itself.
+        return await self._read_once(db, key, epoch)
+
+    async def _read_once(self, db: AsyncSession, key: K, epoch: Epoch) -> T:
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._reading[key] = (epoch, done)
+        value: Any = _FAILED
+        try:
+            value = await self._read(db, key)
+            self._copies[key] = Copy(value, epoch)
+            return cast(T, value)
+        finally:
+            done.set_result(value)
+            if self._reading.get(key) == (epoch, done):
+                del self._reading[key]
+
+
+_FAILED = object()  # what waiters on a read that failed are given
 
 
 def _bump(rooms: set[int], everything: bool) -> None:

@@ -38,6 +38,7 @@ from sidestage.realtime.media_remote import RemoteStage
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
 from sidestage.rooms import handlers
+from sidestage.rooms.attendance.arrivals import Arrivals
 from sidestage.rooms.commands import Command, Connection
 from sidestage.rooms.events import Outbox, user
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
@@ -103,6 +104,7 @@ class Realtime:
             Epochs(redis),
             room_configs(),
             room_snapshots(),
+            Arrivals(db),
         )
         self.transport.on_remove = lambda account, session: self._remove_local(
             services, account, session

@@ -13,6 +13,7 @@ from sidestage.rooms.events import Audience
 from sidestage.rooms.presence import Presence
 
 if TYPE_CHECKING:  # they import the features, which import this module
+    from sidestage.rooms.attendance.arrivals import Arrivals
     from sidestage.rooms.room.config import RoomConfigs
     from sidestage.rooms.room.snapshot import RoomSnapshots
 
@@ -71,3 +72,4 @@ class RoomServices:
     epochs: Epochs
     configs: RoomConfigs
     snapshots: RoomSnapshots
+    arrivals: Arrivals

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
@@ -79,12 +79,8 @@ class Viewer:
 async def load_viewer(db: AsyncSession, account: Account | None) -> Viewer:
     if account is None:
         return Viewer(account=None)
-    grants = list(await db.scalars(select(RoleGrant).where(RoleGrant.account_id == account.id)))
-    rows = await db.execute(
-        select(Invite.session_id, Invite.organization_id)
-        .join(InviteRedemption, InviteRedemption.invite_id == Invite.id)
-        .where(InviteRedemption.account_id == account.id)
-    )
+    grants = list(await db.scalars(_GRANTS, {"account_id": account.id}))
+    rows = await db.execute(_INVITES, {"account_id": account.id})
     viewer = Viewer(account=account, grants=grants)
     for session_id, organization_id in rows:
         if session_id is not None:
@@ -92,6 +88,15 @@ async def load_viewer(db: AsyncSession, account: Account | None) -> Viewer:
         else:
             viewer.invited_organizations.add(organization_id)
     return viewer
+
+
+# Built once: every connection and every signed-in page asks.
+_GRANTS = select(RoleGrant).where(RoleGrant.account_id == bindparam("account_id"))
+_INVITES = (
+    select(Invite.session_id, Invite.organization_id)
+    .join(InviteRedemption, InviteRedemption.invite_id == Invite.id)
+    .where(InviteRedemption.account_id == bindparam("account_id"))
+)
 
 
 def inviting_organization(viewer: Viewer, session: Session) -> int | None:

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.accounts.models import Account, AuthToken
-from sidestage.platform.db import utcnow
+from sidestage.platform.db import UTCDateTime, utcnow
 from sidestage.platform.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 TOKEN_LIFETIME = timedelta(days=30)
@@ -124,12 +124,18 @@ async def find_token_account(db: AsyncSession, token: str) -> Account | None:
     """The account of a valid, unexpired token, banned or not."""
     if not token or len(token) > 200:
         return None
-    query = (
-        select(Account)
-        .join(AuthToken, AuthToken.account_id == Account.id)
-        .where(AuthToken.token_hash == _digest(token), AuthToken.expires_at > utcnow())
+    return await db.scalar(_TOKEN_ACCOUNT, {"digest": _digest(token), "now": utcnow()})
+
+
+# Built once: every connection asks, and building the statement cost more than running it.
+_TOKEN_ACCOUNT = (
+    select(Account)
+    .join(AuthToken, AuthToken.account_id == Account.id)
+    .where(
+        AuthToken.token_hash == bindparam("digest"),
+        AuthToken.expires_at > bindparam("now", type_=UTCDateTime),
     )
-    return await db.scalar(query)
+)
 
 
 async def account_for_token(db: AsyncSession, token: str) -> Account | None:

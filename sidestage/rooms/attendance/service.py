@@ -23,22 +23,6 @@ STALE_AFTER = timedelta(seconds=90)  # three missed heartbeats
 TOUCH_BATCH = 1000  # people per statement, well under every backend's parameter limit
 
 
-async def open_interval(
-    db: AsyncSession, session_id: int, account_id: int, organization_id: int | None
-) -> None:
-    """Start a stay unless one is already open (another tab, another process): one
-    statement, as a join storm makes hundreds of these a second."""
-    await db.execute(
-        _OPEN_UNLESS_OPEN,
-        {
-            "session_id": session_id,
-            "account_id": account_id,
-            "organization_id": organization_id,
-            "now": utcnow(),
-        },
-    )
-
-
 def _open_unless_open() -> Insert:
     stays = cast(Table, AttendanceInterval.__table__)
     # Typed: PostgreSQL must know the type of a parameter in a select list.
@@ -54,7 +38,8 @@ def _open_unless_open() -> Insert:
     return insert(stays).from_select(columns, new, include_defaults=False)
 
 
-_OPEN_UNLESS_OPEN = _open_unless_open()
+# Start a stay unless one is already open (another tab, another process); ``now`` is when.
+OPEN_UNLESS_OPEN = _open_unless_open()
 
 
 async def close_interval(db: AsyncSession, session_id: int, account_id: int) -> None:

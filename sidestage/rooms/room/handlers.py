@@ -63,7 +63,8 @@ async def _arrive(ctx: Context, organization_id: int | None) -> None:
     assert ctx.session is not None
     session_id, services, connection = ctx.session.id, ctx.services, ctx.connection
     if await services.presence.join(session_id, ctx.account.id):
-        await attendance.open_interval(ctx.db, session_id, ctx.account.id, organization_id)
+        stay = partial(_open_stay, services, connection, session_id, organization_id)
+        ctx.outbox.after_commit.append(stay)  # first: the channels are joined only after it
     connection.rooms.add(session_id)
     ctx.outbox.on_rollback.append(lambda: _undo_arrival(services, connection, session_id))
     voted = [p for p, s in connection.voted_polls.items() if s == session_id]
@@ -72,6 +73,18 @@ async def _arrive(ctx: Context, organization_id: int | None) -> None:
         channels.append(audience.moderators(session_id))
     for channel in channels:
         ctx.outbox.after_commit.append(partial(services.transport.join, connection.sid, channel))
+
+
+async def _open_stay(
+    services: RoomServices, connection: Connection, session_id: int, organization_id: int | None
+) -> None:
+    """Committed with other arrivals, before the answer; if that fails, the person has
+    not arrived."""
+    try:
+        await services.arrivals.open(session_id, connection.account_id, organization_id)
+    except Exception:
+        await _undo_arrival(services, connection, session_id)
+        raise
 
 
 async def _undo_arrival(services: RoomServices, connection: Connection, session_id: int) -> None:
@@ -98,6 +111,7 @@ async def depart(services: RoomServices, connection: Connection, session_id: int
     for channel in channels + [audience.poll_voters(p) for p in voted]:
         await services.transport.leave(connection.sid, channel)
     if await services.presence.leave(session_id, connection.account_id):
+        await services.arrivals.written(session_id, connection.account_id)
         async with services.db() as db, db.begin():
             await attendance.close_interval(db, session_id, connection.account_id)
 
