@@ -1,4 +1,5 @@
-"""The fast broadcast path: standard Socket.IO clients get room broadcasts through it.
+"""The fast broadcast path: standard Socket.IO clients get room broadcasts, and the
+answers to their own commands, through it.
 
 python-socketio's ``AsyncClient`` over websocket (written directly) and over long-polling
 (queued), and the official JavaScript client in Node, all in one room; one chat message
@@ -41,6 +42,10 @@ def stats(world: World) -> FanoutStats:
     return world.http.server.app[REALTIME].fanout.stats  # type: ignore[no-any-return]
 
 
+def replies(world: World) -> FanoutStats:
+    return world.http.server.app[REALTIME].sio.replies  # type: ignore[no-any-return]
+
+
 async def polling_client(world: World, token: str) -> Client:
     client = Client(world.url, token)
     client.sio = socketio.AsyncClient(reconnection=False)
@@ -68,6 +73,7 @@ async def test_standard_clients_receive_broadcasts_through_the_fast_path(world: 
         "to everyone",
         stdout=asyncio.subprocess.PIPE,
     )
+    answered = FanoutStats(**vars(replies(world)))
     try:
         for client in (sender, over_websocket, over_polling):
             await client.ok("room.enter", room)
@@ -95,6 +101,10 @@ async def test_standard_clients_receive_broadcasts_through_the_fast_path(world: 
     assert after.stock == before.stock
     for client in (sender, over_websocket, over_polling):
         assert [m["id"] for m in client.received["chat.posted"]].count(sent["id"]) == 1
+    # Answers too: the websocket clients' (Node's connect and room.enter included, which it
+    # read) were written directly; the polling client's were queued.
+    assert replies(world).direct - answered.direct >= 5
+    assert replies(world).queued - answered.queued >= 1
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import socketio
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -29,6 +28,7 @@ from sidestage.realtime.dispatch import Dispatcher, load_identity
 from sidestage.realtime.fanout import (
     FastEmit,
     FastRedisManager,
+    FastServer,
     install_websocket_driver,
 )
 from sidestage.realtime.ice import server_configuration
@@ -70,7 +70,7 @@ class Realtime:
             if redis_url
             else FastEmit()
         )
-        self.sio = socketio.AsyncServer(
+        self.sio = FastServer(
             async_mode="aiohttp",
             client_manager=manager,
             cors_allowed_origins=None,

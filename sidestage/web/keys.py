@@ -12,6 +12,8 @@ from sidestage.platform.settings import Settings
 from sidestage.web.assets import Assets
 from sidestage.web.i18n import BrowserStrings, Catalogs, Locale
 
+SOCKET_PATH = "/socket.io/"  # where Engine.IO's requests arrive
+
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 DB = web.AppKey("db", async_sessionmaker[AsyncSession])

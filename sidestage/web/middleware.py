@@ -14,7 +14,17 @@ from sidestage.platform.errors import Forbidden, InvalidInput
 from sidestage.platform.text import find_nul
 from sidestage.web.errors import Handler, is_api
 from sidestage.web.i18n import valid_time_zone
-from sidestage.web.keys import CATALOGS, CSRF, DB, LOCALE, SETTINGS, TIME_ZONE, TOKEN, VIEWER
+from sidestage.web.keys import (
+    CATALOGS,
+    CSRF,
+    DB,
+    LOCALE,
+    SETTINGS,
+    SOCKET_PATH,
+    TIME_ZONE,
+    TOKEN,
+    VIEWER,
+)
 from sidestage.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -27,7 +37,6 @@ from sidestage.web.security import (
     set_cookie,
 )
 
-SOCKET_PATH = "/socket.io/"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CONTENT_SECURITY_POLICY = (

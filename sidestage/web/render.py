@@ -13,7 +13,16 @@ from markupsafe import Markup, escape
 from sidestage.platform.access.service import Viewer
 from sidestage.platform.program.models import Conference
 from sidestage.web.i18n import LANGUAGE_NAMES, LANGUAGES, Locale
-from sidestage.web.keys import BROWSER_STRINGS, CATALOGS, CSRF, LOCALE, SETTINGS, TIME_ZONE, VIEWER
+from sidestage.web.keys import (
+    BROWSER_STRINGS,
+    CATALOGS,
+    CSRF,
+    LOCALE,
+    SETTINGS,
+    SOCKET_PATH,
+    TIME_ZONE,
+    VIEWER,
+)
 from sidestage.web.security import CSRF_FIELD, csrf_token
 
 
@@ -67,6 +76,10 @@ def _labeller(locale: Locale, labels: dict[str, str]) -> Any:
 
 
 async def page_context(request: web.Request) -> dict[str, Any]:
+    if request.path.startswith(SOCKET_PATH):
+        # Engine.IO's requests render nothing, and a websocket's request lives as long as
+        # the connection: this context would be kilobytes held per participant.
+        return {}
     locale = request.get(LOCALE) or request.app[CATALOGS].get("en")
     csrf = csrf_token(request.app[SETTINGS].secret, request[CSRF]) if CSRF in request else ""
     return {
