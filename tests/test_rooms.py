@@ -20,7 +20,7 @@ from sidestage.rooms.attendance.models import AttendanceInterval
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.polls.models import PollBallot
 from tests.helpers import bearer, guest_token, user_with_role
-from tests.live import Client
+from tests.live import WAIT, Client
 from tests.rooms_world import World, make_world
 
 
@@ -78,6 +78,17 @@ async def test_reconnect_catches_up_without_gaps_or_doubles(world: World) -> Non
     a = await writer.ok("chat.send", {**room, "text": "once", "client_id": "c-42"})
     b = await writer.ok("chat.send", {**room, "text": "once", "client_id": "c-42"})
     assert a["id"] == b["id"]
+    # Resends do not count against the limit (five in ten seconds; four sent so far)...
+    for _ in range(3):
+        resent = await writer.ok("chat.send", {**room, "text": "once", "client_id": "c-42"})
+        assert resent["id"] == a["id"]
+    await writer.ok("chat.send", {**room, "text": "fifth"})
+    # ...and a message refused by it leaves nothing behind.
+    refused = await writer.call("chat.send", {**room, "text": "sixth", "client_id": "c-43"})
+    assert refused["error"]["code"] == "chat.rate_limited"
+    async with world.db() as s:
+        texts = list(await s.scalars(select(ChatMessage.text).order_by(ChatMessage.id)))
+    assert texts == ["one", "two", "three", "once", "fifth"]
 
 
 async def test_chat_limits_and_moderation(world: World) -> None:
@@ -266,7 +277,9 @@ async def test_attendance_intervals_and_report(world: World) -> None:
             .where(AttendanceInterval.ended_at.is_(None))
         )
     assert open_now == 1  # two tabs, one stay
-    await invited.close()
+    # Both leave by command: each answer comes after its departure is committed (a
+    # disconnect is handled whenever the server gets to it, maybe after the next line).
+    await invited.ok("room.leave", room)
     await second_tab.ok("room.leave", room)
     organizer = await user_with_role(world.db, world.http, Role.ORGANIZER)  # type: ignore[arg-type]
     report = await (
@@ -290,6 +303,22 @@ async def test_attendance_intervals_and_report(world: World) -> None:
         f"/api/sessions/{world.closed.id}/attendance", headers=bearer(guest)
     )
     assert refused.status == 403
+
+
+async def test_a_disconnect_ends_the_stay(world: World) -> None:
+    person = await world.guest("Brief visit")
+    await person.ok("room.enter", {"session_id": world.public.id})
+    await person.close()
+
+    async def ended() -> None:
+        while True:
+            async with world.db() as s:  # type: ignore[attr-defined]
+                stays = list(await s.scalars(select(AttendanceInterval)))
+            if len(stays) == 1 and stays[0].ended_at is not None:
+                return
+            await asyncio.sleep(0.05)  # polling the database: no client sees this happen
+
+    await asyncio.wait_for(ended(), WAIT)
 
 
 async def test_the_heartbeat_touches_exactly_the_open_stays_of_people_here(

@@ -8,17 +8,19 @@ websocket text frame, and written to each recipient's transport in one loop with
 per recipient. What goes on the wire is what the stock path sends, uncompressed: any
 standard Socket.IO client reads it, and permessage-deflate allows uncompressed messages.
 
-Order is kept per connection: a frame is written directly only when nothing is waiting
-for that connection (its queue is empty and its transport has nothing buffered, so its
-writer task holds no packet either). Otherwise, and for long-polling connections, the
-packet joins the queue behind the others. Broadcasts with binary attachments or acks
-take the stock path.
+Order is kept per connection: a frame is written directly only when nothing waits in
+that connection's engine.io queue; otherwise, and for long-polling connections, the
+packet joins the queue behind the others. Once a connection is on websocket, everything
+but engine.io's pings is written directly, so its queue stays empty: a slow reader's
+frames wait in its transport's buffer, in order (as they would have in the unbounded
+queue), until engine.io's ping timeout drops a reader that stopped reading. Broadcasts
+with binary attachments or acks take the stock path.
 
 Private API (python-socketio 5.18, python-engineio 4.15, aiohttp 3.14), all here:
 - ``engineio.AsyncServer._async["websocket"]``: the driver class; ``FastWebSocket``
-  replaces it per server to turn compression off and note each connection's
-  ``WebSocketResponse`` on its engine.io socket (the handler it runs is the socket's
-  bound ``_websocket_handler``);
+  replaces it per server to turn compression off and note each connection's transport
+  on its engine.io socket (the handler it runs is the socket's bound
+  ``_websocket_handler``);
 - ``engineio.async_socket.AsyncSocket``: ``queue`` (what its writer sends), ``upgraded``,
   ``closed``; the server's ``sockets`` by engine.io sid;
 - ``aiohttp.web.WebSocketResponse._writer.transport``;
@@ -46,7 +48,7 @@ from socketio import packet as sio_packet
 from sidestage.realtime.room_index import IndexedRooms
 
 log = logging.getLogger(__name__)
-WEBSOCKET_ATTRIBUTE = "_sidestage_websocket"
+TRANSPORT_ATTRIBUTE = "_sidestage_transport"  # on an engine.io socket: its websocket's
 SWEEP_EVERY = 30.0  # seconds between leaving the Redis channels of rooms now empty here
 
 
@@ -60,8 +62,9 @@ class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
         await self._sock.prepare(environ["aiohttp.request"])
         self.environ = environ
         owner = getattr(self.handler, "__self__", None)
-        if owner is not None:
-            setattr(owner, WEBSOCKET_ATTRIBUTE, self._sock)
+        transport = getattr(getattr(self._sock, "_writer", None), "transport", None)
+        if owner is not None and transport is not None:
+            setattr(owner, TRANSPORT_ATTRIBUTE, transport)  # found once, used per delivery
         await self.handler(self)
         return self._sock
 
@@ -131,6 +134,17 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stats = FanoutStats()
+        # Per room, its members' (sid, engine.io socket): found once, not on every
+        # broadcast; dropped whenever someone enters or leaves the room.
+        self._lanes: dict[tuple[str, Any], list[tuple[str, Any]]] = {}
+
+    def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self._lanes.pop((namespace, room), None)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        super().basic_leave_room(sid, namespace, room)
+        self._lanes.pop((namespace, room), None)
 
     async def emit(
         self,
@@ -163,19 +177,40 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
         self, message: eio_packet.Packet, namespace: str, room: Any, skipped: set[str]
     ) -> None:
         frame: bytes | None = None
-        sockets = self.server.eio.sockets
-        for sid, eio_sid in self.get_participants(namespace, room):
-            socket = sockets.get(eio_sid)
-            if sid in skipped or socket is None or socket.closed:
+        direct = 0
+        for sid, socket in self._lane(namespace, room):
+            # ``_idle_transport``, inlined: this runs once per recipient of every broadcast.
+            transport = getattr(socket, TRANSPORT_ATTRIBUTE, None)
+            if socket.closed or sid in skipped:
                 continue
-            transport = _idle_transport(socket)
-            if transport is None:
+            if (
+                transport is None
+                or not socket.upgraded
+                or not socket.queue.empty()
+                or transport.is_closing()
+            ):
                 socket.queue.put_nowait(message)
                 self.stats.queued += 1
                 continue
             frame = frame or text_frame(message.encode())
             transport.write(frame)
-            self.stats.direct += 1
+            direct += 1
+        self.stats.direct += direct
+
+    def _lane(self, namespace: str, room: Any) -> list[tuple[str, Any]]:
+        """The room's members and their engine.io sockets (any room, several, or all)."""
+        cacheable = isinstance(room, (str, int))
+        lane = self._lanes.get((namespace, room)) if cacheable else None
+        if lane is None:
+            sockets = self.server.eio.sockets
+            lane = [
+                (sid, sockets[eio_sid])
+                for sid, eio_sid in self.get_participants(namespace, room)
+                if eio_sid in sockets
+            ]
+            if cacheable:
+                self._lanes[(namespace, room)] = lane
+        return lane
 
     def _fast_path_works(self) -> bool:
         sockets = getattr(getattr(self.server, "eio", None), "sockets", None)
@@ -194,15 +229,13 @@ def _skipped(skip_sid: Any) -> set[str]:
 
 
 def _idle_transport(socket: Any) -> Any:
-    """The connection's transport if a frame may be written now without reordering."""
-    websocket = getattr(socket, WEBSOCKET_ATTRIBUTE, None)
-    if websocket is None or not socket.upgraded or not socket.queue.empty():
+    """The connection's transport if a frame written now comes after everything sent to
+    it before: nothing waits in its engine.io queue. A slow reader's frames wait in the
+    transport's buffer, in order, as they would have in the queue."""
+    transport = getattr(socket, TRANSPORT_ATTRIBUTE, None)
+    if transport is None or not socket.upgraded or not socket.queue.empty():
         return None
-    writer = getattr(websocket, "_writer", None)
-    transport = getattr(writer, "transport", None)
-    if transport is None or transport.is_closing() or transport.get_write_buffer_size():
-        return None
-    return transport
+    return None if transport.is_closing() else transport
 
 
 class FastRedisManager(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Insert, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sidestage.platform import epochs
 from sidestage.platform.db import utcnow
 from sidestage.platform.errors import Forbidden, NotFound, RateLimited
 from sidestage.rooms import events as audience
 from sidestage.rooms.chat import events
 from sidestage.rooms.chat.models import ChatMessage, ChatMute
 from sidestage.rooms.commands import Context
-from sidestage.rooms.common import clean_text, rate_limit, require_person
+from sidestage.rooms.common import Author, clean_text, rate_limit, require_person
 from sidestage.rooms.room import service as room
 
 MAX_LENGTH = 1000
@@ -22,36 +25,62 @@ PAGE = 50
 MAX_SLOW_MODE = 600
 
 
-async def send(ctx: Context, session_id: int, raw: str, client_id: str | None) -> ChatMessage:
-    if client_id is not None:
-        earlier = await _by_client_id(ctx.db, session_id, ctx.account.id, client_id)
-        if earlier is not None:
-            return earlier  # a resend after a dropped connection: same message, no double
+async def send(ctx: Context, session_id: int, raw: str, client_id: str | None) -> events.Posted:
+    """Post a message, or answer the one already posted under ``client_id`` (a resend
+    after a dropped connection: same message, no double, no second count against the
+    limits). One statement either way: the INSERT stands aside on a resend."""
     text = clean_text(raw, MAX_LENGTH, "chat")
-    await _check_may_write(ctx, session_id)
-    message = ChatMessage(
-        session_id=session_id,
-        account_id=ctx.account.id,
-        author_name=ctx.account.display_name,
-        text=text,
-        client_id=client_id,
-    )
-    ctx.db.add(message)
-    await ctx.db.flush()
-    ctx.outbox.add("chat.posted", events.posted(message), audience.room(session_id))
-    return message
+    account, now = ctx.account, utcnow()
+    row = {
+        "session_id": session_id,
+        "account_id": account.id,
+        "author_name": account.display_name,
+        "text": text,
+        "client_id": client_id,
+        "created_at": now,
+    }
+    new_id = await ctx.db.scalar(_insert_unless_resent(ctx.db), row)
+    if new_id is None:
+        assert client_id is not None  # only a resend conflicts
+        return events.posted(await _by_client_id(ctx.db, session_id, account.id, client_id))
+    await _check_may_write(ctx, session_id)  # refused: the INSERT is rolled back with it
+    epochs.room_changed(ctx.db, session_id)  # the room's snapshot holds its recent chat
+    author = Author(id=account.id, name=account.display_name)
+    posted = events.Posted(id=new_id, session_id=session_id, text=text, author=author, at=now)
+    ctx.outbox.add("chat.posted", posted, audience.room(session_id))
+    return posted
+
+
+def _insert_unless_resent(db: AsyncSession) -> Insert:
+    return _INSERTS[db.get_bind().dialect.name]
+
+
+def _build_inserts() -> dict[str, Insert]:
+    messages = cast(Table, ChatMessage.__table__)
+    client_key = ["session_id", "account_id", "client_id"]  # its unique constraint
+    return {
+        name: dialect.insert(messages)
+        .on_conflict_do_nothing(index_elements=client_key)
+        .returning(messages.c.id)
+        for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+    }
+
+
+_INSERTS = _build_inserts()
 
 
 async def _by_client_id(
     db: AsyncSession, session_id: int, account_id: int, client_id: str
-) -> ChatMessage | None:
-    return await db.scalar(
+) -> ChatMessage:
+    found = await db.scalar(
         select(ChatMessage).where(
             ChatMessage.session_id == session_id,
             ChatMessage.account_id == account_id,
             ChatMessage.client_id == client_id,
         )
     )
+    assert found is not None  # the conflicting row, in this transaction's view
+    return found
 
 
 async def _check_may_write(ctx: Context, session_id: int) -> None:
