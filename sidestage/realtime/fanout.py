@@ -72,8 +72,8 @@ class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
 class FastServer(socketio.AsyncServer):  # type: ignore[misc]
     """A Socket.IO server whose packets to one connection (acks, the connect answer, an
     emit to one sid) are written straight to an idle websocket too, as broadcasts are:
-    stock, each went through the connection's queue and woke its writer task, a third of
-    what answering a vote cost."""
+    stock, each went through the connection's queue and woke its writer task, which
+    then waited on the queue again through ``wait_for``, for every command answered."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
