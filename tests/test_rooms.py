@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import socketio
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, update
 from sidestage.platform.access.models import Role
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction, utcnow
+from sidestage.realtime.server import REALTIME
 from sidestage.rooms.attendance import service as attendance
 from sidestage.rooms.attendance.models import AttendanceInterval
 from sidestage.rooms.chat.models import ChatMessage
@@ -319,6 +321,61 @@ async def test_a_disconnect_ends_the_stay(world: World) -> None:
             await asyncio.sleep(0.05)  # polling the database: no client sees this happen
 
     await asyncio.wait_for(ended(), WAIT)
+
+
+@pytest.mark.parametrize("held_at", ["presence", "stay"])
+async def test_a_disconnect_during_entry_leaves_no_one_counted(
+    world: World, monkeypatch: pytest.MonkeyPatch, held_at: str
+) -> None:
+    """The disconnect is handled while room.enter waits, before the person is counted in
+    (``presence``) or before their stay is written (``stay``): once the entry finishes,
+    the person is neither counted in the room nor staying."""
+    realtime = world.http.server.app[REALTIME]
+    services = realtime.services
+    reached, release = asyncio.Event(), asyncio.Event()
+    owner, name = (
+        (services.presence, "join") if held_at == "presence" else (services.arrivals, "open")
+    )
+    original = getattr(owner, name)
+
+    async def held(*arguments: Any) -> Any:
+        reached.set()
+        await release.wait()
+        return await original(*arguments)
+
+    monkeypatch.setattr(owner, name, held)
+    person = await world.guest("Leaves at once")
+    entering = asyncio.ensure_future(person.call("room.enter", {"session_id": world.public.id}))
+    await asyncio.wait_for(reached.wait(), WAIT)
+    await person.close()
+    await _until(lambda: not realtime.transport.connections)  # the disconnect was handled
+    release.set()
+
+    async def nobody_left() -> bool:
+        counts = await services.presence.counts([world.public.id])
+        async with world.db() as s:  # type: ignore[attr-defined]
+            stays = list(await s.scalars(select(AttendanceInterval)))
+        return counts[world.public.id] == 0 and all(stay.ended_at for stay in stays)
+
+    await _until_async(nobody_left)
+    entering.cancel()
+
+
+async def _until(condition) -> None:  # type: ignore[no-untyped-def]
+    async def met() -> bool:
+        return bool(condition())
+
+    await _until_async(met)
+
+
+async def _until_async(condition) -> None:  # type: ignore[no-untyped-def]
+    async def wait() -> None:
+        while True:
+            if await condition():
+                return
+            await asyncio.sleep(0.02)  # polling the server's state: no client can see it
+
+    await asyncio.wait_for(wait(), WAIT)
 
 
 async def test_the_heartbeat_touches_exactly_the_open_stays_of_people_here(

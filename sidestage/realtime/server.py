@@ -198,6 +198,7 @@ class Realtime:
         assert self.transport is not None
         connection = self.transport.connections.pop(sid, None)
         if connection is not None:
+            connection.gone = True
             await depart_all(self.services, connection)
         if self.stage is not None:
             await self.stage.drop_owner(sid)

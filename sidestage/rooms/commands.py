@@ -46,6 +46,7 @@ class Connection:
     rooms: set[int] = field(default_factory=set)
     voted_polls: dict[int, int] = field(default_factory=dict)  # poll -> its session
     identity: Identity | None = None
+    gone: bool = False  # disconnected: a command still running must not leave it in a room
 
 
 @dataclass

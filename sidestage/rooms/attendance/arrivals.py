@@ -20,6 +20,7 @@ from sidestage.platform.db import transaction, utcnow
 from sidestage.rooms.attendance.service import OPEN_UNLESS_OPEN
 
 Pair = tuple[int, int]  # (session, account)
+WRITTEN_WITHIN = 30.0  # seconds a departure waits at most for its stay to be written
 Waiting = tuple[dict[str, Any], asyncio.Future[None]]  # a stay's parameters, its arrival
 
 
@@ -30,12 +31,23 @@ class Arrivals:
         self._unwritten: dict[Pair, asyncio.Future[None]] = {}
         self._writer: asyncio.Task[None] | None = None
 
+    def expect(self, session_id: int, account_id: int) -> asyncio.Future[None]:
+        """Note, before anything is awaited, that this person's stay here will be opened
+        (``open``) or not after all (``abandon``): a departure in between waits for it."""
+        expected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unwritten[(session_id, account_id)] = expected
+        return expected
+
     def open(
-        self, session_id: int, account_id: int, organization_id: int | None
+        self,
+        session_id: int,
+        account_id: int,
+        organization_id: int | None,
+        expected: asyncio.Future[None] | None = None,
     ) -> Awaitable[None]:
         """Start a stay unless one is open; what it returns is done once that is committed.
         Shielded: a person who leaves while waiting still had their stay."""
-        done = asyncio.get_running_loop().create_future()
+        done = expected if expected is not None else self.expect(session_id, account_id)
         stay = {
             "session_id": session_id,
             "account_id": account_id,
@@ -43,17 +55,24 @@ class Arrivals:
             "now": utcnow(),
         }
         self._gathering.append((stay, done))
-        self._unwritten[(session_id, account_id)] = done
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_batches())
         return asyncio.shield(done)
 
+    def abandon(self, session_id: int, account_id: int, expected: asyncio.Future[None]) -> None:
+        """The stay ``expect`` announced will not be opened (the entry failed)."""
+        if self._unwritten.get((session_id, account_id)) is expected:
+            del self._unwritten[(session_id, account_id)]
+        if not expected.done():
+            expected.set_result(None)
+
     async def written(self, session_id: int, account_id: int) -> None:
         """Wait until this person's stay here, if one is being opened, is committed: a
-        departure must not close the stay before it exists."""
+        departure must not close the stay before it exists. Bounded: an entry cut off
+        before it could say (a server stopping) must not hold the departure for ever."""
         pending = self._unwritten.get((session_id, account_id))
         if pending is not None:
-            await asyncio.wait([pending])
+            await asyncio.wait([pending], timeout=WRITTEN_WITHIN)
 
     async def _write_batches(self) -> None:
         while self._gathering:
@@ -72,10 +91,11 @@ class Arrivals:
             async with transaction(self._db) as db:
                 await db.execute(OPEN_UNLESS_OPEN, [stay for stay, _ in batch])
         except Exception as error:
-            if len(batch) == 1:
+            if len(batch) == 1 and not batch[0][1].done():
                 batch[0][1].set_exception(error)
                 batch[0][1].exception()  # read: a join that went away leaves it unawaited
             return False
         for _, done in batch:
-            done.set_result(None)
+            if not done.done():
+                done.set_result(None)
         return True

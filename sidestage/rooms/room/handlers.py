@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asyncio import Future
 from functools import partial
 from typing import Any
 
@@ -62,34 +63,57 @@ async def _arrive(ctx: Context, organization_id: int | None) -> None:
     """Count the person in, start their stay, and join the room's channels after commit."""
     assert ctx.session is not None
     session_id, services, connection = ctx.session.id, ctx.services, ctx.connection
+    # Nothing is awaited from here to the end: a disconnect handled meanwhile sees the
+    # person in the room, or not at all (then ``_depart_if_gone`` sees to it).
+    expected = None
     if await services.presence.join(session_id, ctx.account.id):
-        stay = partial(_open_stay, services, connection, session_id, organization_id)
+        expected = services.arrivals.expect(session_id, ctx.account.id)
+        stay = partial(_open_stay, services, connection, session_id, organization_id, expected)
         ctx.outbox.after_commit.append(stay)  # first: the channels are joined only after it
     connection.rooms.add(session_id)
-    ctx.outbox.on_rollback.append(lambda: _undo_arrival(services, connection, session_id))
+    undo = partial(_undo_arrival, services, connection, session_id, expected)
+    ctx.outbox.on_rollback.append(undo)
     voted = [p for p, s in connection.voted_polls.items() if s == session_id]
     channels = [audience.room(session_id)] + [audience.poll_voters(p) for p in voted]
     if ctx.viewer.moderates(ctx.session):
         channels.append(audience.moderators(session_id))
     for channel in channels:
         ctx.outbox.after_commit.append(partial(services.transport.join, connection.sid, channel))
+    ctx.outbox.after_commit.append(partial(_depart_if_gone, services, connection, session_id))
+
+
+async def _depart_if_gone(services: RoomServices, connection: Connection, session_id: int) -> None:
+    """A disconnect handled while this entry was still running left the rooms it knew of;
+    this one it may not have seen: without this the person would count as here, and
+    their stay stay open, until the sweeper."""
+    if connection.gone:
+        await depart(services, connection, session_id)
 
 
 async def _open_stay(
-    services: RoomServices, connection: Connection, session_id: int, organization_id: int | None
+    services: RoomServices,
+    connection: Connection,
+    session_id: int,
+    organization_id: int | None,
+    expected: Future[None],
 ) -> None:
     """Committed with other arrivals, before the answer; if that fails, the person has
     not arrived."""
     try:
-        await services.arrivals.open(session_id, connection.account_id, organization_id)
+        await services.arrivals.open(session_id, connection.account_id, organization_id, expected)
     except Exception:
-        await _undo_arrival(services, connection, session_id)
+        await _undo_arrival(services, connection, session_id, expected)
         raise
 
 
-async def _undo_arrival(services: RoomServices, connection: Connection, session_id: int) -> None:
-    connection.rooms.discard(session_id)
-    await services.presence.leave(session_id, connection.account_id)
+async def _undo_arrival(
+    services: RoomServices, connection: Connection, session_id: int, expected: Future[None] | None
+) -> None:
+    if expected is not None:
+        services.arrivals.abandon(session_id, connection.account_id, expected)
+    if session_id in connection.rooms:  # else a disconnect's departure saw to it
+        connection.rooms.discard(session_id)
+        await services.presence.leave(session_id, connection.account_id)
 
 
 @registry.command(
