@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,15 +92,11 @@ async def vote(ctx: Context, poll_id: int, choices: Sequence[int]) -> Poll:
     if poll.status != PollStatus.OPEN:
         raise Conflict("poll.closed", "This poll is not open for votes.")
     chosen = _valid_choices(poll, choices)
-    await _upsert_ballot(ctx.db, poll.id, ctx.account.id)
-    await ctx.db.execute(
-        delete(PollChoice).where(
-            PollChoice.poll_id == poll.id, PollChoice.account_id == ctx.account.id
-        )
-    )
-    ctx.db.add_all(PollChoice(poll_id=poll.id, account_id=ctx.account.id, option=o) for o in chosen)
-    await ctx.db.flush()
-    await _count_a_vote(ctx.db, poll.id)
+    db, person = ctx.db, {"poll_id": poll.id, "account_id": ctx.account.id}
+    await db.execute(_VOTE.ballot(db), {**person, "updated_at": utcnow()})
+    await db.execute(_VOTE.replace_choices, person)
+    await db.execute(_VOTE.add_choice, [{**person, "option": option} for option in chosen])
+    await _count_a_vote(db, poll.id)
     ctx.outbox.poll_changed(poll.id)
     return poll
 
@@ -118,25 +114,50 @@ def _valid_choices(poll: Poll, choices: Sequence[int]) -> list[int]:
     return chosen
 
 
-async def _upsert_ballot(db: AsyncSession, poll_id: int, account_id: int) -> None:
-    """Insert the ballot or touch it; on PostgreSQL this also locks it until commit,
-    which serialises two tabs replacing the same person's choices."""
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(PollBallot).values(
-        poll_id=poll_id, account_id=account_id, updated_at=utcnow()
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["poll_id", "account_id"], set_={"updated_at": statement.excluded.updated_at}
-    )
-    await db.execute(statement)
-
-
 async def _count_a_vote(db: AsyncSession, poll_id: int) -> None:
     """Move the poll's version on, last before the commit: the row lock it takes orders the
     votes of a poll, and is held only until the commit. Through the table, not the mapped
     class: the version is no part of what rooms keep of a poll (``platform/epochs.py``)."""
-    polls = cast(Table, Poll.__table__)
-    await db.execute(update(polls).where(polls.c.id == poll_id).values(version=polls.c.version + 1))
+    await db.execute(_VOTE.count, {"poll": poll_id})
+
+
+class _VoteStatements:
+    """A vote's statements, built once: building them was most of what a vote cost."""
+
+    def __init__(self) -> None:
+        ballots = cast(Table, PollBallot.__table__)
+        choices = cast(Table, PollChoice.__table__)
+        polls = cast(Table, Poll.__table__)
+        self._ballots = {
+            "sqlite": _touched_on_conflict(sqlite.insert(ballots)),
+            "postgresql": _touched_on_conflict(postgresql.insert(ballots)),
+        }
+        self.replace_choices = delete(choices).where(
+            choices.c.poll_id == bindparam("poll_id"),
+            choices.c.account_id == bindparam("account_id"),
+        )
+        self.add_choice = insert(choices)
+        self.count = (
+            update(polls).where(polls.c.id == bindparam("poll")).values(version=polls.c.version + 1)
+        )
+
+    def ballot(self, db: AsyncSession) -> Insert:
+        """Insert the ballot or touch it; on PostgreSQL this also locks it until commit,
+        which serialises two tabs replacing the same person's choices."""
+        return self._ballots[db.get_bind().dialect.name]
+
+
+def _touched_on_conflict(statement: Any) -> Insert:
+    excluded = statement.excluded
+    return cast(
+        Insert,
+        statement.on_conflict_do_update(
+            index_elements=["poll_id", "account_id"], set_={"updated_at": excluded.updated_at}
+        ),
+    )
+
+
+_VOTE = _VoteStatements()
 
 
 async def tally(db: AsyncSession, poll: Poll) -> events.Results:
