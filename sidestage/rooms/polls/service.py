@@ -122,7 +122,7 @@ async def _count_a_vote(db: AsyncSession, poll_id: int) -> None:
 
 
 class _VoteStatements:
-    """A vote's statements, built once: building them was most of what a vote cost."""
+    """A vote's statements, built once: building them was a fifth of what a vote cost."""
 
     def __init__(self) -> None:
         ballots = cast(Table, PollBallot.__table__)
