@@ -312,15 +312,12 @@ async def test_a_disconnect_ends_the_stay(world: World) -> None:
     await person.ok("room.enter", {"session_id": world.public.id})
     await person.close()
 
-    async def ended() -> None:
-        while True:
-            async with world.db() as s:  # type: ignore[attr-defined]
-                stays = list(await s.scalars(select(AttendanceInterval)))
-            if len(stays) == 1 and stays[0].ended_at is not None:
-                return
-            await asyncio.sleep(0.05)  # polling the database: no client sees this happen
+    async def ended() -> bool:
+        async with world.db() as s:  # type: ignore[attr-defined]
+            stays = list(await s.scalars(select(AttendanceInterval)))
+        return len(stays) == 1 and stays[0].ended_at is not None
 
-    await asyncio.wait_for(ended(), WAIT)
+    await _until_async(ended)
 
 
 @pytest.mark.parametrize("held_at", ["presence", "stay"])
