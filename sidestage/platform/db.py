@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -55,6 +56,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
+
+
+class ByDialect(Generic[T]):
+    """A statement built once for each backend, for what SQLAlchemy spells per dialect
+    (``INSERT … ON CONFLICT``); ``build`` is given that dialect's ``insert``."""
+
+    def __init__(self, build: Callable[[Callable[..., Any]], T]) -> None:
+        self._built = {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
+
+    def __call__(self, db: AsyncSession) -> T:
+        """The statement for the backend ``db`` talks to."""
+        return self._built[db.get_bind().dialect.name]
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

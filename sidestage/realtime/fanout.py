@@ -179,16 +179,10 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
         frame: bytes | None = None
         direct = 0
         for sid, socket in self._lane(namespace, room):
-            # ``_idle_transport``, inlined: this runs once per recipient of every broadcast.
-            transport = getattr(socket, TRANSPORT_ATTRIBUTE, None)
             if socket.closed or sid in skipped:
                 continue
-            if (
-                transport is None
-                or not socket.upgraded
-                or not socket.queue.empty()
-                or transport.is_closing()
-            ):
+            transport = _idle_transport(socket)
+            if transport is None:
                 socket.queue.put_nowait(message)
                 self.stats.queued += 1
                 continue

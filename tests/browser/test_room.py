@@ -333,6 +333,9 @@ async def test_every_control_of_the_room_is_reachable_by_keyboard(
     await sign_in_with_role(context, site, Role.MODERATOR, session_id=session.id)
     page = await enter_room(context, session)
     await say(page, "A message with its own buttons")
+    # Answered: the chat clears its box and takes the focus back, which would otherwise
+    # land the question's text, typed meanwhile, in the chat box.
+    await expect(page.get_by_label("Message", exact=True)).to_have_value("", timeout=WAIT)
     await page.get_by_label("Your question").fill("A question with its own buttons")
     await page.get_by_role("button", name="Ask", exact=True).click()
     await expect(question(page, "A question with its own buttons")).to_be_visible(timeout=WAIT)

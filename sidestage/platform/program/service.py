@@ -9,10 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from sidestage.platform.db import ByDialect
 from sidestage.platform.errors import InvalidInput, NotFound
 from sidestage.platform.program.models import (
     Bookmark,
@@ -134,9 +134,10 @@ async def find_day(db: AsyncSession, conference_id: int, day_id: int) -> Day | N
 async def bookmark(db: AsyncSession, account_id: int, session_id: int) -> None:
     """Put a session on a person's agenda; doing it twice changes nothing."""
     await get_session(db, session_id)
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(Bookmark).values(account_id=account_id, session_id=session_id)
-    await db.execute(insert.on_conflict_do_nothing())
+    await db.execute(_BOOKMARK(db), {"account_id": account_id, "session_id": session_id})
+
+
+_BOOKMARK = ByDialect(lambda insert: insert(Bookmark).on_conflict_do_nothing())
 
 
 async def unbookmark(db: AsyncSession, account_id: int, session_id: int) -> None:

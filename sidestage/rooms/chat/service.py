@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Insert, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform import epochs
-from sidestage.platform.db import utcnow
+from sidestage.platform.db import ByDialect, utcnow
 from sidestage.platform.errors import Forbidden, NotFound, RateLimited
 from sidestage.rooms import events as audience
 from sidestage.rooms.chat import events
@@ -39,7 +38,7 @@ async def send(ctx: Context, session_id: int, raw: str, client_id: str | None) -
         "client_id": client_id,
         "created_at": now,
     }
-    new_id = await ctx.db.scalar(_insert_unless_resent(ctx.db), row)
+    new_id = await ctx.db.scalar(_INSERT_UNLESS_RESENT(ctx.db), row)
     if new_id is None:
         assert client_id is not None  # only a resend conflicts
         return events.posted(await _by_client_id(ctx.db, session_id, account.id, client_id))
@@ -51,22 +50,14 @@ async def send(ctx: Context, session_id: int, raw: str, client_id: str | None) -
     return posted
 
 
-def _insert_unless_resent(db: AsyncSession) -> Insert:
-    return _INSERTS[db.get_bind().dialect.name]
-
-
-def _build_inserts() -> dict[str, Insert]:
-    messages = cast(Table, ChatMessage.__table__)
-    client_key = ["session_id", "account_id", "client_id"]  # its unique constraint
-    return {
-        name: dialect.insert(messages)
-        .on_conflict_do_nothing(index_elements=client_key)
-        .returning(messages.c.id)
-        for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-    }
-
-
-_INSERTS = _build_inserts()
+_MESSAGES = cast(Table, ChatMessage.__table__)
+_INSERT_UNLESS_RESENT = ByDialect(
+    lambda insert: (
+        insert(_MESSAGES)
+        .on_conflict_do_nothing(index_elements=["session_id", "account_id", "client_id"])
+        .returning(_MESSAGES.c.id)
+    )
+)  # the conflict is the message's unique (session, account, client id)
 
 
 async def _by_client_id(

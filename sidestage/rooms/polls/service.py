@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.accounts.models import Account
-from sidestage.platform.db import utcnow
+from sidestage.platform.db import ByDialect, utcnow
 from sidestage.platform.errors import Conflict, InvalidInput, NotFound
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Context
@@ -93,6 +92,8 @@ async def vote(ctx: Context, poll_id: int, choices: Sequence[int]) -> Poll:
         raise Conflict("poll.closed", "This poll is not open for votes.")
     chosen = _valid_choices(poll, choices)
     db, person = ctx.db, {"poll_id": poll.id, "account_id": ctx.account.id}
+    # Insert the ballot or touch it; on PostgreSQL this also locks it until commit,
+    # which serialises two tabs replacing the same person's choices.
     await db.execute(_VOTE.ballot(db), {**person, "updated_at": utcnow()})
     await db.execute(_VOTE.replace_choices, person)
     await db.execute(_VOTE.add_choice, [{**person, "option": option} for option in chosen])
@@ -128,10 +129,7 @@ class _VoteStatements:
         ballots = cast(Table, PollBallot.__table__)
         choices = cast(Table, PollChoice.__table__)
         polls = cast(Table, Poll.__table__)
-        self._ballots = {
-            "sqlite": _touched_on_conflict(sqlite.insert(ballots)),
-            "postgresql": _touched_on_conflict(postgresql.insert(ballots)),
-        }
+        self.ballot = ByDialect(lambda insert: _touched_on_conflict(insert(ballots)))
         self.replace_choices = delete(choices).where(
             choices.c.poll_id == bindparam("poll_id"),
             choices.c.account_id == bindparam("account_id"),
@@ -140,11 +138,6 @@ class _VoteStatements:
         self.count = (
             update(polls).where(polls.c.id == bindparam("poll")).values(version=polls.c.version + 1)
         )
-
-    def ballot(self, db: AsyncSession) -> Insert:
-        """Insert the ballot or touch it; on PostgreSQL this also locks it until commit,
-        which serialises two tabs replacing the same person's choices."""
-        return self._ballots[db.get_bind().dialect.name]
 
 
 def _touched_on_conflict(statement: Any) -> Insert:

@@ -13,6 +13,7 @@ from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.models import PollStatus
 from sidestage.rooms.qa import events as qa_events
 from sidestage.rooms.qa import service as qa
+from sidestage.rooms.qa.models import QuestionStatus
 from sidestage.rooms.room import service as room
 from sidestage.rooms.room.snapshot import RoomSnapshot
 from sidestage.rooms.stage import service as stage
@@ -38,7 +39,7 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
         "stage": await _stage(ctx, session.id, shared),
     }
     if moderator:
-        state["moderation"] = await _moderation(ctx, session)
+        state["moderation"] = await _moderation(ctx, session, state["questions"])
     return state
 
 
@@ -95,16 +96,16 @@ async def _stage(ctx: Context, session_id: int, shared: RoomSnapshot) -> dict[st
     return found.model_dump(mode="json")
 
 
-async def _moderation(ctx: Context, session: Session) -> dict[str, Any]:
+async def _moderation(
+    ctx: Context, session: Session, questions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``questions``: every question, as moderators see them (the queue is among them)."""
     session_id = session.id
     drafts_and_closed = await polls.polls_of(
         ctx.db, session_id, statuses=[PollStatus.DRAFT, PollStatus.CLOSED]
     )
-    pending = [q for q in await qa.questions_of(ctx.db, session_id) if q.status == "pending"]
     return {
-        "queue": [
-            qa_events.question_out(q, for_moderators=True).model_dump(mode="json") for q in pending
-        ],
+        "queue": [q for q in questions if q["status"] == QuestionStatus.PENDING],
         "polls": [poll_events.poll_out(p).model_dump(mode="json") for p in drafts_and_closed],
         "removed": await room.removed_accounts(ctx.db, session_id),
         "stage_candidates": [
