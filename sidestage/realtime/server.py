@@ -19,12 +19,11 @@ from redis.exceptions import RedisError
 from socketio.exceptions import ConnectionRefusedError as Refusal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sidestage.platform.accounts.service import find_token_account
 from sidestage.platform.db import transaction
 from sidestage.platform.epochs import Epochs
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
-from sidestage.realtime.dispatch import Dispatcher, load_identity
+from sidestage.realtime.dispatch import Dispatcher
 from sidestage.realtime.fanout import (
     FastEmit,
     FastRedisManager,
@@ -32,6 +31,7 @@ from sidestage.realtime.fanout import (
     install_websocket_driver,
 )
 from sidestage.realtime.ice import server_configuration
+from sidestage.realtime.identities import Identities
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.media_remote import RemoteStage
@@ -85,6 +85,7 @@ class Realtime:
         self.dispatcher: Dispatcher | None = None
         self.ticker: Ticker | None = None
         self.stage: StageHost | RemoteStage | None = None
+        self.identities: Identities | None = None
         self._db: async_sessionmaker[AsyncSession] | None = None
 
     def start(
@@ -94,6 +95,8 @@ class Realtime:
         self.transport = SocketTransport(self.sio, redis)
         presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
         self.stage = self._stage_host(redis)
+        epochs = Epochs(redis)
+        self.identities = Identities(db, epochs)
         services = RoomServices(
             db,
             presence,
@@ -101,7 +104,7 @@ class Realtime:
             self.transport,
             self.process_id,
             self.stage,
-            Epochs(redis),
+            epochs,
             room_configs(),
             room_snapshots(),
             Arrivals(db),
@@ -175,16 +178,14 @@ class Realtime:
         return handle
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        assert self._db is not None and self.transport is not None
+        assert self.transport is not None and self.identities is not None
         token = _token(environ, auth)
-        epoch = await self.services.epochs.current()  # before the account is read
-        async with self._db() as db:
-            account = await find_token_account(db, token) if token else None
-            if account is None:
-                raise _refusal("auth.sign_in_required", "Sign in or join as a guest first.")
-            if account.banned_at is not None:
-                raise _refusal("auth.banned", "This account may no longer take part.")
-            identity = await load_identity(db, account, epoch)
+        found = await self.identities.of_token(token) if token else None
+        if found is None:
+            raise _refusal("auth.sign_in_required", "Sign in or join as a guest first.")
+        account, identity = found
+        if account.banned_at is not None:
+            raise _refusal("auth.banned", "This account may no longer take part.")
         connection = Connection(
             sid=sid, account_id=account.id, name=account.display_name, identity=identity
         )

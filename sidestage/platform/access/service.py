@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter
 
 from sidestage.platform.access.models import Invite, InviteRedemption, Role, RoleGrant
 from sidestage.platform.accounts.models import Account
@@ -79,23 +80,33 @@ class Viewer:
 async def load_viewer(db: AsyncSession, account: Account | None) -> Viewer:
     if account is None:
         return Viewer(account=None)
-    grants = list(await db.scalars(_GRANTS, {"account_id": account.id}))
-    rows = await db.execute(_INVITES, {"account_id": account.id})
-    viewer = Viewer(account=account, grants=grants)
-    for session_id, organization_id in rows:
+    return (await load_viewers(db, [account]))[account.id]
+
+
+async def load_viewers(db: AsyncSession, accounts: Sequence[Account]) -> dict[int, Viewer]:
+    """Each account's viewer, by account id: two statements however many accounts."""
+    viewers = {account.id: Viewer(account=account) for account in accounts}
+    if not viewers:
+        return viewers
+    ids = {"account_ids": list(viewers)}
+    for grant in await db.scalars(_GRANTS, ids):
+        viewers[grant.account_id].grants.append(grant)
+    for account_id, session_id, organization_id in await db.execute(_INVITES, ids):
+        viewer = viewers[account_id]
         if session_id is not None:
             viewer.invited_sessions.setdefault(session_id, organization_id)
         else:
             viewer.invited_organizations.add(organization_id)
-    return viewer
+    return viewers
 
 
 # Built once: every connection and every signed-in page asks.
-_GRANTS = select(RoleGrant).where(RoleGrant.account_id == bindparam("account_id"))
+_ACCOUNT_IDS: BindParameter[int] = bindparam("account_ids", expanding=True)
+_GRANTS = select(RoleGrant).where(RoleGrant.account_id.in_(_ACCOUNT_IDS))
 _INVITES = (
-    select(Invite.session_id, Invite.organization_id)
+    select(InviteRedemption.account_id, Invite.session_id, Invite.organization_id)
     .join(InviteRedemption, InviteRedemption.invite_id == Invite.id)
-    .where(InviteRedemption.account_id == bindparam("account_id"))
+    .where(InviteRedemption.account_id.in_(_ACCOUNT_IDS))
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -122,17 +123,25 @@ async def issue_token(db: AsyncSession, account: Account) -> str:
 
 async def find_token_account(db: AsyncSession, token: str) -> Account | None:
     """The account of a valid, unexpired token, banned or not."""
-    if not token or len(token) > 200:
-        return None
-    return await db.scalar(_TOKEN_ACCOUNT, {"digest": _digest(token), "now": utcnow()})
+    return (await find_token_accounts(db, [token])).get(token)
+
+
+async def find_token_accounts(db: AsyncSession, tokens: Iterable[str]) -> dict[str, Account]:
+    """Each valid, unexpired token's account, banned or not; other tokens are left out."""
+    by_digest = {_digest(token): token for token in tokens if token and len(token) <= 200}
+    if not by_digest:
+        return {}
+    found = await db.execute(_TOKEN_ACCOUNTS, {"digests": list(by_digest), "now": utcnow()})
+    return {by_digest[digest]: account for digest, account in found}
 
 
 # Built once: every connection asks, and building the statement cost more than running it.
-_TOKEN_ACCOUNT = (
-    select(Account)
+_TOKEN_ACCOUNTS = (
+    select(AuthToken.token_hash, Account)
+    .select_from(Account)
     .join(AuthToken, AuthToken.account_id == Account.id)
     .where(
-        AuthToken.token_hash == bindparam("digest"),
+        AuthToken.token_hash.in_(bindparam("digests", expanding=True)),
         AuthToken.expires_at > bindparam("now", type_=UTCDateTime),
     )
 )

@@ -1,0 +1,38 @@
+"""Who is connecting: the accounts behind connecting tokens, with their grants, read for
+everyone connecting at the same moment in one go (``platform/batches.py``)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sidestage.platform.access.service import load_viewers
+from sidestage.platform.accounts.models import Account
+from sidestage.platform.accounts.service import find_token_accounts
+from sidestage.platform.batches import Batches
+from sidestage.platform.epochs import Copy, Epochs
+from sidestage.rooms.commands import Identity
+
+Found = tuple[Account, Identity]
+
+
+class Identities:
+    def __init__(self, db: async_sessionmaker[AsyncSession], epochs: Epochs) -> None:
+        self._db = db
+        self._epochs = epochs
+        self._batches: Batches[str, Found] = Batches(self._read)
+
+    async def of_token(self, token: str) -> Found | None:
+        """The token's account, banned or not, and what to keep on its connection; None
+        for an unknown or expired token."""
+        return await self._batches.ask(token)
+
+    async def _read(self, tokens: list[str]) -> dict[str, Found]:
+        epoch = await self._epochs.current()  # before any row is read
+        # Closing the database session detaches the rows, loaded: the copies outlive it.
+        async with self._db() as db:
+            accounts = await find_token_accounts(db, tokens)
+            viewers = await load_viewers(db, list(accounts.values()))
+        return {
+            token: (account, Copy((account, viewers[account.id]), epoch))
+            for token, account in accounts.items()
+        }
