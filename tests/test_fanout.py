@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import socketio
 from redis.asyncio import Redis
+from socketio import packet as sio_packet
 
 from sidestage.realtime import fanout
 from sidestage.realtime.fanout import FanoutStats, text_frame
@@ -105,6 +106,23 @@ async def test_standard_clients_receive_broadcasts_through_the_fast_path(world: 
     # read) were written directly; the polling client's were queued.
     assert replies(world).direct - answered.direct >= 5
     assert replies(world).queued - answered.queued >= 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["chat.posted", {"text": "salam", "author": {"id": 1}, "tags": [1, "a", None]}],
+        ["file", {"parts": [{"name": "a"}, {"body": b"\x00\x01"}]}],
+        ["raw", bytearray(b"abc")],
+        [{"deep": [[[{"x": [b""]}]]]}],
+        [],
+    ],
+)
+def test_fast_packets_find_binary_attachments_as_stock_does(data: list[object]) -> None:
+    fast = fanout.FastPacket(sio_packet.EVENT, data=data)
+    stock = sio_packet.Packet(sio_packet.EVENT, data=data)
+    assert fast.packet_type == stock.packet_type
+    assert fast.encode() == stock.encode()
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])

@@ -103,3 +103,22 @@ async def transaction(
     """One unit of work: committed when the block ends, rolled back on any error."""
     async with factory() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def transaction_if_used(
+    factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work, as ``transaction``, whose transaction begins with its first
+    statement or added row. A command answered from copies kept in memory then costs no
+    transaction at all: an empty one cost about 0.2 ms, a tenth of a join."""
+    session = factory()
+    used = False
+    try:
+        yield session
+        used = session.in_transaction()
+        if used:
+            await session.commit()
+    finally:
+        if used or session.in_transaction():
+            await session.close()  # rolls back what an error left; detaches the rows read

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sidestage.platform import epochs
 from sidestage.platform.access.service import Viewer, check_session_access, load_viewer
 from sidestage.platform.accounts.models import Account
-from sidestage.platform.db import transaction
+from sidestage.platform.db import transaction_if_used
 from sidestage.platform.epochs import Copy, Epoch
 from sidestage.platform.errors import (
     Forbidden,
@@ -100,7 +100,7 @@ class Dispatcher:
     ) -> dict[str, Any]:
         outbox = Outbox()
         try:
-            async with transaction(self.services.db) as db:
+            async with transaction_if_used(self.services.db) as db:
                 epoch = await self.services.epochs.current()  # before any row is read
                 account, viewer = await _who(db, connection, epoch)
                 room = await self._room(db, command, feature, payload, epoch)
