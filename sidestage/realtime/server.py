@@ -41,6 +41,7 @@ from sidestage.rooms import handlers
 from sidestage.rooms.attendance.arrivals import Arrivals
 from sidestage.rooms.commands import Command, Connection
 from sidestage.rooms.events import Outbox, user
+from sidestage.rooms.polls.ballots import Ballots
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
 from sidestage.rooms.room.config import room_configs
 from sidestage.rooms.room.handlers import depart, depart_all
@@ -108,6 +109,7 @@ class Realtime:
             room_configs(),
             room_snapshots(),
             Arrivals(db),
+            Ballots(db),
         )
         self.transport.on_remove = lambda account, session: self._remove_local(
             services, account, session

@@ -14,6 +14,7 @@ from sidestage.rooms.presence import Presence
 
 if TYPE_CHECKING:  # they import the features, which import this module
     from sidestage.rooms.attendance.arrivals import Arrivals
+    from sidestage.rooms.polls.ballots import Ballots
     from sidestage.rooms.room.config import RoomConfigs
     from sidestage.rooms.room.snapshot import RoomSnapshots
 
@@ -73,3 +74,4 @@ class RoomServices:
     configs: RoomConfigs
     snapshots: RoomSnapshots
     arrivals: Arrivals
+    ballots: Ballots

@@ -16,26 +16,26 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sidestage.platform.db import transaction, utcnow
+from sidestage.platform.batches import GroupCommit
+from sidestage.platform.db import utcnow
 from sidestage.rooms.attendance.service import OPEN_UNLESS_OPEN
 
 Pair = tuple[int, int]  # (session, account)
 WRITTEN_WITHIN = 30.0  # seconds a departure waits at most for its stay to be written
-Waiting = tuple[dict[str, Any], asyncio.Future[None]]  # a stay's parameters, its arrival
 
 
 class Arrivals:
     def __init__(self, db: async_sessionmaker[AsyncSession]) -> None:
-        self._db = db
-        self._gathering: list[Waiting] = []
+        self._commits: GroupCommit[dict[str, Any]] = GroupCommit(db, _open_stays)
         self._unwritten: dict[Pair, asyncio.Future[None]] = {}
-        self._writer: asyncio.Task[None] | None = None
 
     def expect(self, session_id: int, account_id: int) -> asyncio.Future[None]:
         """Note, before anything is awaited, that this person's stay here will be opened
         (``open``) or not after all (``abandon``): a departure in between waits for it."""
+        pair = (session_id, account_id)
         expected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._unwritten[(session_id, account_id)] = expected
+        expected.add_done_callback(lambda done: self._forget(pair, done))
+        self._unwritten[pair] = expected
         return expected
 
     def open(
@@ -54,15 +54,10 @@ class Arrivals:
             "organization_id": organization_id,
             "now": utcnow(),
         }
-        self._gathering.append((stay, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches())
-        return asyncio.shield(done)
+        return self._commits.submit(stay, done)
 
     def abandon(self, session_id: int, account_id: int, expected: asyncio.Future[None]) -> None:
         """The stay ``expect`` announced will not be opened (the entry failed)."""
-        if self._unwritten.get((session_id, account_id)) is expected:
-            del self._unwritten[(session_id, account_id)]
         if not expected.done():
             expected.set_result(None)
 
@@ -74,28 +69,10 @@ class Arrivals:
         if pending is not None:
             await asyncio.wait([pending], timeout=WRITTEN_WITHIN)
 
-    async def _write_batches(self) -> None:
-        while self._gathering:
-            batch, self._gathering = self._gathering, []
-            if not await self._write(batch) and len(batch) > 1:
-                for one in batch:  # one stay's failure (its room just deleted) is its own
-                    await self._write([one])
-            for stay, done in batch:
-                pair = (stay["session_id"], stay["account_id"])
-                if self._unwritten.get(pair) is done:
-                    del self._unwritten[pair]
+    def _forget(self, pair: Pair, done: asyncio.Future[None]) -> None:
+        if self._unwritten.get(pair) is done:
+            del self._unwritten[pair]
 
-    async def _write(self, batch: list[Waiting]) -> bool:
-        """Whether the batch was committed; each arrival in it is told either way."""
-        try:
-            async with transaction(self._db) as db:
-                await db.execute(OPEN_UNLESS_OPEN, [stay for stay, _ in batch])
-        except Exception as error:
-            if len(batch) == 1 and not batch[0][1].done():
-                batch[0][1].set_exception(error)
-                batch[0][1].exception()  # read: a join that went away leaves it unawaited
-            return False
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
-        return True
+
+async def _open_stays(db: AsyncSession, stays: list[dict[str, Any]]) -> None:
+    await db.execute(OPEN_UNLESS_OPEN, stays)

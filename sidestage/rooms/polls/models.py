@@ -39,8 +39,9 @@ class Poll(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # One more with every vote, in the vote's transaction: a tally read with it says how
-    # fresh it is, so a client keeps the newest when tallies arrive out of order.
+    # Moved on by every vote, in the vote's transaction (by the batch's votes in this poll,
+    # rooms/polls/ballots.py): a tally read with it says how fresh it is, so a client
+    # keeps the newest when tallies arrive out of order.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
