@@ -27,6 +27,7 @@ from sidestage.platform.db import create_engine, session_factory
 from sidestage.platform.settings import Settings, load_settings
 from sidestage.web.app import create_app
 from tests.media_kit import CodecUse, count_codec_use, use_loopback_ice
+from tests.rooms_world import World, make_world
 
 SCHEDULES = Path(__file__).resolve().parents[2] / "shared" / "data" / "schedules"
 if not SCHEDULES.exists():  # a clone sits beside shared/ in CI and in the work tree
@@ -115,6 +116,14 @@ async def db(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSessio
     engine = create_engine(settings.database_url)
     yield session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture
+async def world(client: TestClient, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[World]:
+    """The demo program, with the rooms tests enter; the clients it opened closed after."""
+    built = await make_world(client, db)
+    yield built
+    await built.close()
 
 
 @pytest.fixture

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.accounts.models import Account
 from sidestage.rooms.attendance.arrivals import Arrivals
 from sidestage.rooms.attendance.models import AttendanceInterval
-from tests.rooms_world import World, make_world
+from tests.rooms_world import World
 
 Factory = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def world(client: TestClient, db: Factory):  # type: ignore[no-untyped-def]
-    built = await make_world(client, db)
-    yield built
-    await built.close()
 
 
 async def _people(db: Factory, count: int) -> list[int]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,16 +11,9 @@ from sidestage.platform.accounts.models import Account
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.ballots import Ballots
 from sidestage.rooms.polls.models import Poll, PollStatus
-from tests.rooms_world import World, make_world
+from tests.rooms_world import World
 
 Factory = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def world(client: TestClient, db: Factory):  # type: ignore[no-untyped-def]
-    built = await make_world(client, db)
-    yield built
-    await built.close()
 
 
 async def _setup(db: Factory, world: World, voters: int) -> tuple[Poll, list[int]]:

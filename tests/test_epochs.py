@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,7 +15,7 @@ from sidestage.platform.epochs import Copies, Epochs
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.polls.models import PollBallot
 from tests.helpers import bearer, registered_token, user_with_role
-from tests.rooms_world import World, make_world
+from tests.rooms_world import World
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -128,13 +127,6 @@ async def test_copies_read_once_for_everyone_asking_at_once(db: Factory) -> None
         outcomes = await asyncio.gather(*failing, return_exceptions=True)
         assert isinstance(outcomes[0], RuntimeError)
         assert all(isinstance(o, list) for o in outcomes[1:]) and len(reads) >= 2
-
-
-@pytest.fixture
-async def world(client: TestClient, db: Factory):  # type: ignore[no-untyped-def]
-    built = await make_world(client, db)
-    yield built
-    await built.close()
 
 
 async def test_entering_after_the_room_changed_shows_the_change(world: World) -> None:

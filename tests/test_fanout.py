@@ -22,7 +22,7 @@ from sidestage.realtime.fanout import FanoutStats, text_frame
 from sidestage.realtime.server import REALTIME
 from tests.conftest import REDIS_URL
 from tests.live import WAIT, Client
-from tests.rooms_world import World, make_world
+from tests.rooms_world import World
 
 STANDARD_CLIENT = Path(__file__).parent / "browser" / "standard_client.mjs"
 
@@ -30,13 +30,6 @@ STANDARD_CLIENT = Path(__file__).parent / "browser" / "standard_client.mjs"
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
-
-
-@pytest.fixture
-async def world(client, db):  # type: ignore[no-untyped-def]
-    built = await make_world(client, db)
-    yield built
-    await built.close()
 
 
 def stats(world: World) -> FanoutStats:

@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +18,7 @@ from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.epochs import Epochs
 from sidestage.realtime.identities import Identities
 from tests.helpers import guest_token, user_with_role
-from tests.rooms_world import World, make_world
+from tests.rooms_world import World
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -86,13 +85,6 @@ async def test_a_caller_giving_up_leaves_the_others_their_answer() -> None:
     squares.release.set()
     assert await patient == 49
     assert impatient.cancelled()
-
-
-@pytest.fixture
-async def world(client: TestClient, db: Factory):  # type: ignore[no-untyped-def]
-    built = await make_world(client, db)
-    yield built
-    await built.close()
 
 
 def _count_statements(db: Factory) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,14 +22,7 @@ from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.polls.models import PollBallot
 from tests.helpers import bearer, guest_token, user_with_role
 from tests.live import WAIT, Client
-from tests.rooms_world import World, make_world
-
-
-@pytest.fixture
-async def world(client, db) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
-    built = await make_world(client, db)
-    yield built
-    await built.close()
+from tests.rooms_world import World
 
 
 async def test_refused_connections(world: World) -> None:

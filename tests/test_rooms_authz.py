@@ -3,7 +3,7 @@ other role gets ``<feature>.forbidden`` and nothing in the database changes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,20 +15,13 @@ from sidestage.rooms import models as room_tables
 from sidestage.rooms.handlers import registry
 from tests.helpers import guest_token, user_with_role
 from tests.live import Client
-from tests.rooms_world import World, make_world
+from tests.rooms_world import World
 
 PARTICIPANTS = {"invited", "speaker", "moderator", "host", "organizer"}
 MODERATORS = {"moderator", "host", "organizer"}
 EVERYONE = PARTICIPANTS | {"outsider", "member", "other_moderator"}
 TABLES = [getattr(room_tables, name) for name in room_tables.__all__]
 NO_MEDIA = "0" * 32  # a well-formed publication or watch id that names nothing
-
-
-@pytest.fixture
-async def world(client, db) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
-    built = await make_world(client, db)
-    yield built
-    await built.close()
 
 
 async def _people(world: World) -> dict[str, Client]:

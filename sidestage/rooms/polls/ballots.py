@@ -44,14 +44,15 @@ async def _write(db: AsyncSession, votes: list[Vote]) -> None:
     # would have one transaction later. Ordered by poll and person, every process takes
     # the rows' locks in the same order: two batches cannot wait for each other.
     latest = {(vote.poll_id, vote.account_id): vote for vote in votes}
-    people = [{"poll_id": poll, "account_id": person} for poll, person in sorted(latest)]
+    cast_now = [latest[key] for key in sorted(latest)]
+    people = [{"poll_id": vote.poll_id, "account_id": vote.account_id} for vote in cast_now]
     now = utcnow()
     await db.execute(_STATEMENTS.ballot(db), [{**person, "updated_at": now} for person in people])
     await db.execute(_STATEMENTS.replace_choices, people)
     chosen = [
         {**person, "option": option}
-        for person in people
-        for option in latest[(person["poll_id"], person["account_id"])].choices
+        for person, vote in zip(people, cast_now, strict=True)
+        for option in vote.choices
     ]
     await db.execute(_STATEMENTS.add_choice, chosen)
     # Last before the commit: the poll row's lock orders the polls' tallies, and is held
