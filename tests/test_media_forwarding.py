@@ -196,11 +196,11 @@ async def test_forwards_to_viewers_without_transcoding(
 
 
 class LossyLink:
-    """Drops chosen video RTP packets on the server's socket; counts retransmissions.
+    """Drops chosen video RTP packets as they reach the viewer; counts retransmissions.
 
     SRTP leaves the RTP header in clear, so the payload type and sequence number are read
-    off the wire. Sits on the asyncio transport of the selected ICE pair, below everything
-    the server does.
+    off the wire. Sits on the viewer's side of the selected ICE pair, below everything the
+    viewer does and after everything the server does, as a lossy network would.
     """
 
     def __init__(self, transceiver: Any, drop_every: int) -> None:
@@ -209,12 +209,12 @@ class LossyLink:
         self.rtx = next(c.payloadType for c in codecs if c.name == "rtx")
         self.drop_every = drop_every
         self.seen = self.dropped = self.retransmitted = 0
-        ice = transceiver.sender.transport.transport._connection
-        self.transport = ice._nominated[1].protocol.transport
-        self._sendto = self.transport.sendto
-        self.transport.sendto = self.sendto
+        ice = transceiver.receiver.transport.transport._connection
+        self.protocol = ice._nominated[1].protocol
+        self._deliver = self.protocol.datagram_received
+        self.protocol.datagram_received = self.datagram_received
 
-    def sendto(self, data: bytes, address: Any) -> None:
+    def datagram_received(self, data: bytes, address: Any) -> None:
         payload_type = data[1] & 0x7F if len(data) > 12 and data[0] >> 6 == 2 else None
         if payload_type == self.rtx:
             self.retransmitted += 1
@@ -223,7 +223,7 @@ class LossyLink:
             if self.seen % self.drop_every == 0:
                 self.dropped += 1
                 return
-        self._sendto(data, address)
+        self._deliver(data, address)
 
 
 async def test_lost_packets_are_retransmitted_from_the_writers_history(
@@ -233,7 +233,7 @@ async def test_lost_packets_are_retransmitted_from_the_writers_history(
     async with stage("VP8") as scene:
         viewer = await scene.join()
         await viewer.counters["video"].wait(5)  # connected: the selected pair is known
-        video = next(t for t in viewer.server.pc.getTransceivers() if t.kind == "video")
+        video = next(t for t in viewer.pc.getTransceivers() if t.kind == "video")
         link = LossyLink(video, drop_every=10)
         await viewer.counters["video"].wait(viewer.counters["video"].count + 60)
         assert link.dropped >= 5

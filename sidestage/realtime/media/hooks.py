@@ -33,8 +33,9 @@ Sender and transceiver side:
   ``__octet_count``, ``__ntp_timestamp``, ``__rtp_timestamp`` (its sender reports and
   stats) and ``__rtx_sequence_number``. ``RTCRtpSender._retransmit`` (NACK) is replaced per
   instance, reading the writer's own history. Writing uses ``RTCDtlsTransport._state``,
-  ``._tx_srtp`` (the SRTP session) and ``.transport._connection._nominated`` (aioice's
-  selected pair: its ``protocol.transport`` and ``remote_addr``).
+  ``._tx_srtp`` (the SRTP session, used through ``sealer.PacketSealer``) and
+  ``.transport._connection._nominated`` (aioice's selected pair: its
+  ``protocol.transport`` and ``remote_addr``, written to by ``datagrams.send_datagrams``).
 
 ``check_private_api()`` runs at import and ``install_*`` re-check each instance, so an
 aiortc upgrade that moves any of this fails loudly here, not silently in production.
@@ -67,6 +68,10 @@ from aiortc.codecs import get_encoder
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket, wrap_rtx
+from pylibsrtp import Session
+
+from .datagrams import send_datagrams
+from .sealer import PacketSealer
 
 AIORTC_VERSION = "1.16.0"
 PLI_MIN_INTERVAL = 0.5  # seconds between loss-triggered keyframe requests
@@ -285,6 +290,8 @@ class RtpWriter:
         self._origin = random.getrandbits(32)
         # sequence number % size -> (sequence number, packet template, timestamp)
         self._history: dict[int, tuple[int, bytes, int]] = {}
+        self._sealed_session: Session | None = None
+        self._packet_sealer: PacketSealer
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
 
     def write(self, frame: PackedFrame) -> int | None:
@@ -292,19 +299,27 @@ class RtpWriter:
         pair = self._ice._nominated.get(1)
         if self._dtls._state is not DtlsState.CONNECTED or pair is None:
             return None
-        send, address = pair.protocol.transport.sendto, pair.remote_addr
-        protect = self._dtls._tx_srtp.protect
+        seal = self._sealer().seal
         timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
         sequence, ssrc, history = self._sequence, self._ssrc, self._history
         octets = 0
+        sealed = []
         for template in frame.packets(self.layout, self._extensions):
             history[sequence % RTP_HISTORY_SIZE] = (sequence, template, timestamp)
-            send(protect(_stamp(template, sequence, timestamp, ssrc)), address)
+            sealed.append(seal(template, sequence, timestamp, ssrc))
             octets += len(template)
             sequence = (sequence + 1) & 0xFFFF
         self._sequence = sequence
+        send_datagrams(pair.protocol.transport, sealed, pair.remote_addr)
         self._account(frame, octets, timestamp)
         return timestamp
+
+    def _sealer(self) -> PacketSealer:
+        """The sealer over the transport's SRTP session, made once DTLS has set it up."""
+        session = self._dtls._tx_srtp
+        if self._sealed_session is not session:
+            self._sealed_session, self._packet_sealer = session, PacketSealer(session)
+        return self._packet_sealer
 
     def _account(self, frame: PackedFrame, octets: int, timestamp: int) -> None:
         """What ``_run_rtp`` would note: the sender's reports and stats read it."""
