@@ -13,10 +13,11 @@ processes apart, so each side's CPU is its own:
 - server: the publisher's receiving peer, the forwarder or the relay, and the sending side
   of N viewer peers. Its CPU (``time.process_time()``, all threads) is measured over a
   steady window;
-- viewers: N aiortc peers whose receivers' jitter buffers are replaced by a counter, so
-  they do SRTP, RTCP, NACK and REMB like any aiortc viewer but never assemble or decode:
-  counting frames is all a load generator needs. They are spread over one process per
-  core (``stage_kit/viewer_pool.py``): a single one saturates its core near 100 viewers.
+- viewers: N aiortc peers that connect (ICE, DTLS) and check and decrypt every packet
+  with SRTP like any aiortc viewer, then only read its RTP header to count frames
+  (``stage_kit/viewers.py``): never depayloading, assembling or decoding, which is all a
+  load generator needs. They are spread over one process per core
+  (``stage_kit/viewer_pool.py``).
 
 Viewers per core = viewers served / server CPU seconds per second, where a viewer counts
 only for the share of the publisher's frames it received (a server that drops frames does
@@ -64,6 +65,8 @@ from stage_kit.server import ServerRole
 from stage_kit.stage_run import run_plan
 from stage_kit.viewers import ViewersRole
 
+VIEWERS_NICENESS = 10
+
 
 async def run(quick: bool) -> None:
     window = 4.0 if quick else 10.0
@@ -93,6 +96,8 @@ def child_main(role: str, mode: str) -> None:
     """One of the child processes, answering the parent's requests until it says close."""
     offer_loopback_only()
     pin_video_bitrate()
+    if role == "viewers":
+        os.nice(VIEWERS_NICENESS)
 
     async def main() -> None:
         actor: PublisherRole | ServerRole | ViewersRole

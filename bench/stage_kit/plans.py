@@ -32,6 +32,8 @@ def plans(quick: bool) -> list[Plan]:
     return [
         Plan("forwarder", False, (10, 25, 50, 100)),
         Plan("forwarder", True, (25, 50, 100)),
-        Plan("relay", False, (2, 5, 10)),
+        # Five relay viewers already take over a core (an encoder each): ten would take the
+        # machine, and the relay's frames then come too late to match for the latency.
+        Plan("relay", False, (2, 5)),
         Plan("relay", True, (5, 10)),
     ]
