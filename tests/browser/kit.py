@@ -24,7 +24,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.access.models import Role
-from sidestage.platform.program.models import Session
+from sidestage.platform.db import utcnow
+from sidestage.platform.program import service as program
+from sidestage.platform.program.models import Conference, Session, SessionKind, Visibility
 from sidestage.web.security import SESSION_COOKIE
 from tests.helpers import PASSWORD, grant_by_email
 
@@ -75,6 +77,21 @@ class Site:
 
 async def public_side_event(site: Site) -> Session:
     return await site.session(Session.visibility == "public", Session.kind == "side_event")
+
+
+async def public_side_event_on_the_board(site: Site) -> Session:
+    """A public side event the marathon board lists now: running, or next in its room.
+
+    Which sessions those are depends on the time of day the test runs at.
+    """
+    async with site.db() as db:
+        conference = await db.scalar(select(Conference))  # the demo's only conference
+        assert conference is not None
+        running, upcoming = await program.sessions_around(db, conference.id, utcnow())
+    listed = [s for s in running + upcoming if s.visibility == Visibility.PUBLIC]
+    found = next((s for s in listed if s.kind == SessionKind.SIDE_EVENT), None)
+    assert found is not None, "the marathon board lists no public side event now"
+    return found
 
 
 async def closed_side_event(site: Site) -> Session:

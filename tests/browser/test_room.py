@@ -18,6 +18,7 @@ from tests.browser.kit import (
     closed_side_event,
     emulate_slow_3g,
     public_side_event,
+    public_side_event_on_the_board,
     sign_in_as_guest,
     sign_in_as_organizer,
     sign_in_with_role,
@@ -308,9 +309,8 @@ async def test_the_marathon_board_counts_people_as_they_enter(
     watcher_context, participant_context = await new_context(), await new_context()
     await sign_in_as_guest(watcher_context, site, "Watcher")
     await sign_in_as_guest(participant_context, site, "Sami")
-    # A public room: which session the board lists first depends on the time of day, and
-    # an invite-only one would turn the guest away.
-    session = await public_side_event(site)
+    # A public room (an invite-only one would turn the guest away) that the board lists.
+    session = await public_side_event_on_the_board(site)
     board = await watcher_context.new_page()
     await board.goto("/marathon")
     badge = board.locator(f'[data-count-for="{session.id}"]').first
