@@ -20,7 +20,8 @@ Private API (python-socketio 5.18, python-engineio 4.15, aiohttp 3.14), all here
 - ``engineio.AsyncServer._async["websocket"]``: the driver class; ``FastWebSocket``
   replaces it per server to turn compression off and note each connection's transport
   on its engine.io socket (the handler it runs is the socket's bound
-  ``_websocket_handler``);
+  ``_websocket_handler``, or ``websocket_loop.serve_websocket`` for a connection that
+  opens on websocket: that module lists what it uses);
 - ``engineio.async_socket.AsyncSocket``: ``queue`` (what its writer sends), ``upgraded``,
   ``closed``; the server's ``sockets`` by engine.io sid;
 - ``aiohttp.web.WebSocketResponse._writer.transport``;
@@ -48,6 +49,7 @@ from redis.exceptions import RedisError
 from socketio import packet as sio_packet
 
 from sidestage.realtime.room_index import IndexedRooms
+from sidestage.realtime.websocket_loop import serve_websocket, takes_over
 
 log = logging.getLogger(__name__)
 TRANSPORT_ATTRIBUTE = "_sidestage_transport"  # on an engine.io socket: its websocket's
@@ -67,7 +69,10 @@ class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
         transport = getattr(getattr(self._sock, "_writer", None), "transport", None)
         if owner is not None and transport is not None:
             setattr(owner, TRANSPORT_ATTRIBUTE, transport)  # found once, used per delivery
-        await self.handler(self)
+        if takes_over(owner):
+            await serve_websocket(owner, self)
+        else:
+            await self.handler(self)
         return self._sock
 
 

@@ -1,0 +1,127 @@
+"""The receive loop of a connection that opens on websocket, without a task per message.
+
+Why: engine.io's own loop (``AsyncSocket._websocket_handler``, python-engineio 4.15) waits
+for every incoming message by starting a task and awaiting it through ``wait_for``, which
+starts another; a join (Socket.IO connect, then ``room.enter``) and every vote or chat
+line pays for both, and its writer waits for each packet to send (on an idle connection,
+a ping every 20 s) the same way. Here each wait is under ``asyncio.timeout``, which only
+schedules a timer, and the receive loop runs in the connection's own task: what each
+message then goes through (``AsyncSocket.receive``) and what the connection does when it
+ends are engine.io's, unchanged. A connection that starts on long-polling and upgrades
+(browsers do) keeps engine.io's loop, which also runs the upgrade's probe exchange.
+
+Private API, in python-engineio 4.15: ``AsyncSocket.connected``, ``.upgraded``,
+``.queue`` (read as ``.poll()`` reads it), ``.receive()``, ``.close()``;
+``server.ping_interval``, ``.ping_timeout``, ``.max_http_buffer_size``, ``.reason``; the
+driver's ``wait()``, ``send()`` and ``close()``. ``serve_websocket`` is used only where
+``takes_over`` finds all of it, so an engine.io that moved any of it keeps its own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from engineio import exceptions
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
+
+log = logging.getLogger(__name__)
+_SOCKET_API = ("connected", "upgraded", "queue", "receive", "close", "server")
+_SERVER_API = ("ping_interval", "ping_timeout", "max_http_buffer_size", "reason")
+
+
+def takes_over(socket: Any) -> bool:
+    """Whether this loop serves ``socket``: one new on websocket, of the engine.io known."""
+    if not isinstance(socket, AsyncSocket) or getattr(socket, "connected", True):
+        return False
+    server = getattr(socket, "server", None)
+    return all(hasattr(socket, name) for name in _SOCKET_API) and all(
+        hasattr(server, name) for name in _SERVER_API
+    )
+
+
+async def serve_websocket(socket: AsyncSocket, ws: Any) -> None:
+    """Hand each message to engine.io until the client leaves, goes quiet or misbehaves."""
+    socket.connected = socket.upgraded = True
+    writer = asyncio.ensure_future(_send_queued(socket, ws))  # pings, long answers
+    server = socket.server
+    quiet_limit = server.ping_interval + server.ping_timeout
+    while True:
+        try:
+            async with asyncio.timeout(quiet_limit):
+                data = await ws.wait()
+        except (Exception, asyncio.CancelledError):
+            # Closed, reset or silent past the ping timeout; a cancelled handler (the
+            # server shutting down) is finished the same way, as engine.io's loop does.
+            break
+        if data is None or len(data) > server.max_http_buffer_size:
+            break
+        if not await _received(socket, data):
+            break
+    try:
+        await socket.queue.put(None)  # lets the writer finish
+        await writer
+    finally:
+        # Once the writer has closed the websocket, aiohttp may cancel this handler; the
+        # engine.io socket must close all the same (the disconnect runs), or the person
+        # would count as connected until the ping timeout.
+        await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+
+async def _received(socket: AsyncSocket, data: str | bytes) -> bool:
+    """engine.io's handling of one message; False once the socket is closed, or for a
+    message that is not engine.io's."""
+    try:
+        packet = eio_packet.Packet(encoded_packet=data)
+    except Exception:
+        return False
+    try:
+        await socket.receive(packet)
+    except exceptions.UnknownPacketError:
+        pass  # ignored, as engine.io ignores it
+    except exceptions.SocketIsClosedError:
+        return False
+    except Exception:
+        log.exception("engine.io could not take a message from %s", socket.sid)
+    return True
+
+
+async def _send_queued(socket: AsyncSocket, ws: Any) -> None:
+    """What waits in the socket's queue, sent in order; the websocket closed at the end."""
+    server = socket.server
+    quiet_limit = server.ping_interval + server.ping_timeout
+    while True:
+        try:
+            packets = await _next_packets(socket.queue, quiet_limit)
+        except TimeoutError:
+            break  # not even a ping to send: engine.io gave up on the connection
+        if not packets:
+            break
+        try:
+            for packet in packets:
+                await ws.send(packet.encode())
+        except Exception:
+            break
+    await ws.close()
+
+
+async def _next_packets(queue: asyncio.Queue[Any], quiet_limit: float) -> list[Any]:
+    """``AsyncSocket.poll()`` without its task per wait: the packets waiting, at least one,
+    or none once ``None`` (the end) comes first. A ``None`` behind packets is put back,
+    for the next call, exactly as ``poll()`` does."""
+    async with asyncio.timeout(quiet_limit):
+        first = await queue.get()
+    queue.task_done()
+    if first is None:
+        return []
+    packets = [first]
+    while not queue.empty():
+        packet = queue.get_nowait()
+        queue.task_done()
+        if packet is None:
+            queue.put_nowait(None)
+            break
+        packets.append(packet)
+    return packets
