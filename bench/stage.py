@@ -65,6 +65,8 @@ from stage_kit.server import ServerRole
 from stage_kit.stage_run import run_plan
 from stage_kit.viewers import ViewersRole
 
+from sidestage.platform.collector import tune_for_serving
+
 VIEWERS_NICENESS = 10
 
 
@@ -98,6 +100,8 @@ def child_main(role: str, mode: str) -> None:
     pin_video_bitrate()
     if role == "viewers":
         os.nice(VIEWERS_NICENESS)
+    if role == "server":
+        tune_for_serving()  # the collector as a media worker sets it: no full-heap pauses
 
     async def main() -> None:
         actor: PublisherRole | ServerRole | ViewersRole
