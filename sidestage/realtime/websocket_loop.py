@@ -45,9 +45,9 @@ def takes_over(socket: Any) -> bool:
 async def serve_websocket(socket: AsyncSocket, ws: Any) -> None:
     """Hand each message to engine.io until the client leaves, goes quiet or misbehaves."""
     socket.connected = socket.upgraded = True
-    writer = asyncio.ensure_future(_send_queued(socket, ws))  # pings, long answers
     server = socket.server
     quiet_limit = server.ping_interval + server.ping_timeout
+    writer = asyncio.ensure_future(_send_queued(socket, ws, quiet_limit))  # pings, answers
     while True:
         try:
             async with asyncio.timeout(quiet_limit):
@@ -88,10 +88,8 @@ async def _received(socket: AsyncSocket, data: str | bytes) -> bool:
     return True
 
 
-async def _send_queued(socket: AsyncSocket, ws: Any) -> None:
+async def _send_queued(socket: AsyncSocket, ws: Any, quiet_limit: float) -> None:
     """What waits in the socket's queue, sent in order; the websocket closed at the end."""
-    server = socket.server
-    quiet_limit = server.ping_interval + server.ping_timeout
     while True:
         try:
             packets = await _next_packets(socket.queue, quiet_limit)

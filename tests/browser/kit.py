@@ -88,8 +88,8 @@ async def public_side_event_on_the_board(site: Site) -> Session:
         conference = await db.scalar(select(Conference))  # the demo's only conference
         assert conference is not None
         running, upcoming = await program.sessions_around(db, conference.id, utcnow())
-    listed = [s for s in running + upcoming if s.visibility == Visibility.PUBLIC]
-    found = next((s for s in listed if s.kind == SessionKind.SIDE_EVENT), None)
+    public = (s for s in running + upcoming if s.visibility == Visibility.PUBLIC)
+    found = next((s for s in public if s.kind == SessionKind.SIDE_EVENT), None)
     assert found is not None, "the marathon board lists no public side event now"
     return found
 

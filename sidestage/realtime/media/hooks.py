@@ -47,7 +47,6 @@ import asyncio
 import dataclasses
 import inspect
 import random
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket, wrap_rtx
 from pylibsrtp import Session
 
 from .datagrams import send_datagrams
-from .sealer import PacketSealer
+from .sealer import PacketSealer, stamp
 
 AIORTC_VERSION = "1.16.0"
 PLI_MIN_INTERVAL = 0.5  # seconds between loss-triggered keyframe requests
@@ -94,7 +93,6 @@ _SENDER_STARTED = (  # set by RTCRtpSender.send()
     "ntp_timestamp",
     "rtp_timestamp",
 )
-_RTP_FIXED_FIELDS = struct.Struct("!HII")  # sequence number, timestamp, SSRC at offset 2
 
 
 class AiortcHookError(RuntimeError):
@@ -334,7 +332,7 @@ class RtpWriter:
         if entry is None or entry[0] != sequence_number:
             return  # too old: the viewer's decoder will ask for a keyframe
         _, template, timestamp = entry
-        data = _stamp(template, sequence_number, timestamp, self._ssrc)
+        data = stamp(template, sequence_number, timestamp, self._ssrc)
         rtx_payload_type = self._state[_SENDER + "rtx_payload_type"]
         if rtx_payload_type is not None:
             rtx_sequence = self._state[_SENDER + "rtx_sequence_number"]
@@ -347,12 +345,6 @@ class RtpWriter:
             )
             data = rtx.serialize(self._extensions)
         await self._dtls._send_rtp(data)
-
-
-def _stamp(template: bytes, sequence: int, timestamp: int, ssrc: int) -> bytes:
-    packet = bytearray(template)
-    _RTP_FIXED_FIELDS.pack_into(packet, 2, sequence, timestamp, ssrc)
-    return bytes(packet)
 
 
 def _track_queue(receiver: RTCRtpReceiver) -> asyncio.Queue[Any]:

@@ -75,6 +75,14 @@ class PacketSealer:
         return buffer[0 : length[0]]
 
 
+def stamp(template: bytes, sequence: int, timestamp: int, ssrc: int) -> bytes:
+    """``template`` with these header fields, in clear: a retransmission, which aiortc
+    protects itself on the way out."""
+    packet = bytearray(template)
+    _RTP_FIXED_FIELDS.pack_into(packet, 2, sequence, timestamp, ssrc)
+    return bytes(packet)
+
+
 def _fail(reason: str) -> None:
     raise SealerError(
         f"sidestage.realtime.media.sealer: {reason}; re-check the private pylibsrtp API "
