@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from asyncio.selector_events import _SelectorSocketTransport
 from collections.abc import Callable
 from typing import Any
 
@@ -87,6 +88,25 @@ async def raw_connection(world: World, session: aiohttp.ClientSession, token: st
     return ws
 
 
+async def test_the_handshake_answer_goes_out_with_the_open_packet_in_one_write(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[bytes] = []
+    write = _SelectorSocketTransport.write
+
+    def noted(transport: _SelectorSocketTransport, data: Any) -> None:
+        writes.append(bytes(data))
+        write(transport, data)
+
+    monkeypatch.setattr(_SelectorSocketTransport, "write", noted)
+    async with aiohttp.ClientSession() as session:
+        ws = await raw_connection(world, session, await guest_token(world.http, "Early"))
+        await ws.close()
+    answers = [w for w in writes if w.startswith(b"HTTP/1.1 101")]
+    assert len(answers) == 1
+    assert b'0{"sid":' in answers[0]  # the OPEN packet's frame, after the headers
+
+
 @pytest.mark.parametrize("message", ["not engine.io", "4" + "x" * MAX_MESSAGE])
 async def test_a_bad_message_ends_only_the_connection_that_sent_it(
     world: World, message: str
@@ -118,7 +138,7 @@ async def test_the_writer_takes_packets_from_the_queue_as_engine_io_does(
         for item in waiting:
             socket.queue.put_nowait(item)
 
-    taken = await websocket_loop._next_packets(ours.queue, quiet_limit=WAIT)
+    taken = await websocket_loop._next_packets(ours.queue)
     assert taken == await stock.poll()
     assert drained(ours.queue) == drained(stock.queue)
 
@@ -129,6 +149,61 @@ def drained(queue: asyncio.Queue[Any]) -> tuple[list[Any], int]:
     return [queue.get_nowait() for _ in range(queue.qsize())], unfinished
 
 
-async def test_a_writer_with_nothing_to_send_gives_up_after_the_quiet_limit() -> None:
-    with pytest.raises(TimeoutError):
-        await websocket_loop._next_packets(asyncio.Queue(), quiet_limit=0.05)
+class Pipe:
+    """The driver's ``wait()``: the messages the test puts in, when it puts them."""
+
+    def __init__(self) -> None:
+        self.messages: asyncio.Queue[str] = asyncio.Queue()
+
+    async def wait(self) -> str:
+        return await self.messages.get()
+
+
+QUIET = 1.0  # seconds: the quiet limit in these tests
+
+
+async def test_the_quiet_limit_counts_from_the_last_message() -> None:
+    loop, pipe = asyncio.get_running_loop(), Pipe()
+
+    async def receiving() -> tuple[float, float]:
+        watch = websocket_loop.QuietWatch(QUIET)
+        assert await watch.next_message(pipe) == "3"  # a pong, half a limit in
+        heard = loop.time()
+        with pytest.raises(TimeoutError):
+            await watch.next_message(pipe)
+        watch.stop()
+        return heard, loop.time()
+
+    loop.call_later(QUIET / 2, pipe.messages.put_nowait, "3")
+    async with asyncio.timeout(WAIT):
+        heard, ended = await asyncio.create_task(receiving())
+    assert ended - heard >= QUIET * 0.99  # not from when the watch began
+
+
+async def test_after_the_quiet_limit_the_task_goes_on_uncancelled() -> None:
+    async def receiving() -> int:
+        watch = websocket_loop.QuietWatch(QUIET / 10)
+        with pytest.raises(TimeoutError):
+            await watch.next_message(Pipe())
+        await asyncio.sleep(0)  # an await after expiry runs: the task is not cancelled
+        task = asyncio.current_task()
+        assert task is not None
+        return task.cancelling()
+
+    async with asyncio.timeout(WAIT):
+        assert await asyncio.create_task(receiving()) == 0
+
+
+async def test_a_cancel_from_elsewhere_is_not_taken_for_silence() -> None:
+    started = asyncio.Event()
+
+    async def receiving() -> None:
+        watch = websocket_loop.QuietWatch(WAIT)
+        started.set()
+        await watch.next_message(Pipe())
+
+    task = asyncio.create_task(receiving())
+    await started.wait()  # the task went on to wait for its message before this returns
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

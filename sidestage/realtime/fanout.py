@@ -24,7 +24,10 @@ Private API (python-socketio 5.18, python-engineio 4.15, aiohttp 3.14), all here
   opens on websocket: that module lists what it uses);
 - ``engineio.async_socket.AsyncSocket``: ``queue`` (what its writer sends), ``upgraded``,
   ``closed``; the server's ``sockets`` by engine.io sid;
-- ``aiohttp.web.WebSocketResponse._writer.transport``;
+- ``aiohttp.web.WebSocketResponse._writer.transport``; ``StreamResponse
+  ._send_headers_immediately`` (False: ``prepare()`` leaves the handshake's answer to the
+  stream writer's first ``write()`` or ``send_headers()``; were it gone, the answer would
+  simply go out alone, as before);
 - ``socketio.packet.Packet.data_is_binary``: ``FastPacket`` (the server's serializer
   class, a public option) gives its own;
 - ``socketio.AsyncServer._send_packet(eio_sid, packet)``: how the server sends a packet
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import socketio
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as EngineWebSocket
@@ -56,14 +60,30 @@ TRANSPORT_ATTRIBUTE = "_sidestage_transport"  # on an engine.io socket: its webs
 SWEEP_EVERY = 30.0  # seconds between leaving the Redis channels of rooms now empty here
 
 
+class _HandshakeHeld(WebSocketResponse):
+    """A websocket response whose handshake answer (101) waits to go out with the first
+    frame: one write and one segment instead of two, for every connection."""
+
+    _send_headers_immediately = False
+
+
 class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
-    """engine.io's aiohttp websocket, uncompressed, known to its engine.io socket."""
+    """engine.io's aiohttp websocket, uncompressed, known to its engine.io socket.
+
+    For a connection that opens on websocket, the handshake's answer is written together
+    with engine.io's OPEN packet, the first thing its writer sends: RFC 6455 has the
+    client send nothing before that answer, and until the OPEN packet leaves engine.io's
+    queue nothing else is written directly (``_idle_transport``). An upgrade from
+    long-polling gets its answer at once: its client speaks first (the probe).
+    """
+
+    _stream: AbstractStreamWriter | None = None
+    _held = False  # the handshake's answer is not written yet
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
-        self._sock = WebSocketResponse(
-            max_msg_size=self.server.max_http_buffer_size, compress=False
-        )
-        await self._sock.prepare(environ["aiohttp.request"])
+        self._sock = _HandshakeHeld(max_msg_size=self.server.max_http_buffer_size, compress=False)
+        self._stream = await self._sock.prepare(environ["aiohttp.request"])
+        self._held = True
         self.environ = environ
         owner = getattr(self.handler, "__self__", None)
         transport = getattr(getattr(self._sock, "_writer", None), "transport", None)
@@ -72,8 +92,26 @@ class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
         if takes_over(owner):
             await serve_websocket(owner, self)
         else:
+            self._release()
             await self.handler(self)
         return self._sock
+
+    async def send(self, message: str | bytes) -> None:
+        if self._held and isinstance(message, str) and self._stream is not None:
+            self._held = False
+            await self._stream.write(text_frame(message))  # after the held answer, at once
+            return
+        self._release()
+        await super().send(message)
+
+    async def close(self) -> None:
+        self._release()
+        await super().close()
+
+    def _release(self) -> None:
+        if self._held and self._stream is not None:
+            self._held = False
+            self._stream.send_headers()
 
 
 class FastPacket(sio_packet.Packet):  # type: ignore[misc]
