@@ -48,6 +48,7 @@ class Watcher:
         self.client, self.session_id = client, session_id
         self.pc = RTCPeerConnection(CONFIG)
         self.tracks: list[MediaStreamTrack] = []
+        self.watch_id = ""
         self.pc.on("track", self.tracks.append)
 
     async def watch(self, publication_id: str, audio_only: bool = False) -> dict[str, Any]:
@@ -63,7 +64,8 @@ class Watcher:
             return offered
         await self.pc.setRemoteDescription(RTCSessionDescription(offered["data"]["sdp"], "offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        payload = {"session_id": self.session_id, "watch_id": offered["data"]["watch_id"]}
+        self.watch_id = offered["data"]["watch_id"]
+        payload = {"session_id": self.session_id, "watch_id": self.watch_id}
         await self.client.ok("stage.answer", {**payload, "sdp": self.pc.localDescription.sdp})
         return offered
 

@@ -1,5 +1,6 @@
 """Media workers' load budget: rooms go to the worker with room to spare, viewers past the
-budget are refused, and with Redis two processes never both take the last seat."""
+budget are refused (or, spread, seated on another worker), and with Redis two processes
+never both take the last seat."""
 
 from __future__ import annotations
 
@@ -37,15 +38,26 @@ async def redis() -> AsyncIterator[Redis]:
     await connection.aclose()
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def budget(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[MediaBudget]:
-    if request.param == "memory":
-        yield MemoryMediaBudget()
+async def _budget(kind: str, redis: Redis, spread: bool) -> AsyncIterator[MediaBudget]:
+    if kind == "memory":
+        yield MemoryMediaBudget(spread=spread)
         return
     prefix = f"test-media-{uuid.uuid4().hex}:"  # each test its own keys in the shared Redis
-    yield RedisMediaBudget(redis, prefix)
+    yield RedisMediaBudget(redis, prefix, spread=spread)
     async for key in redis.scan_iter(f"{prefix}*"):
         await redis.delete(key)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def budget(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[MediaBudget]:
+    async for made in _budget(request.param, redis, spread=False):
+        yield made
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def spread(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[MediaBudget]:
+    async for made in _budget(request.param, redis, spread=True):
+        yield made
 
 
 async def test_no_worker_means_no_stage(budget: MediaBudget) -> None:
@@ -77,6 +89,42 @@ async def test_viewers_past_the_budget_are_refused_and_seats_come_back(
     await budget.release(7, "v0")  # released once only
     assert await budget.used("w1") == 15
     assert await budget.admit(7, "v2", Seat.VIDEO) == Admission.ADMITTED
+
+
+async def test_spread_viewers_a_full_room_worker_cannot_take_go_to_the_freest_other(
+    spread: MediaBudget,
+) -> None:
+    await spread.heartbeat("w1", COST[Seat.VIDEO], relay="127.0.0.1:7001")
+    await spread.heartbeat("w2", 2 * COST[Seat.VIDEO], relay="127.0.0.1:7002")
+    await spread.heartbeat("w3", 3 * COST[Seat.VIDEO], relay="127.0.0.1:7003")
+    assert await spread.assign(5) == "w3"  # the room's worker: the most units free
+    seated = []
+    for n in range(6):
+        assert await spread.admit(5, f"v{n}", Seat.VIDEO) == Admission.ADMITTED
+        seated.append(await spread.seated_on(5, f"v{n}"))
+    # The room's worker while it has room, then the one with the most units left (on a
+    # tie, the first name).
+    assert seated == ["w3", "w3", "w3", "w2", "w1", "w2"]
+    assert await spread.admit(5, "late", Seat.VIDEO) == Admission.FULL  # every worker is
+    assert await spread.seated_on(5, "late") is None
+    assert await spread.assign(5) == "w3"  # the room stays where its speakers are
+    assert await spread.relay_address("w2") == "127.0.0.1:7002"
+    await spread.release(5, "v3")
+    assert await spread.seated_on(5, "v3") is None
+    assert await spread.admit(5, "audio", Seat.AUDIO) == Admission.ADMITTED
+    assert await spread.seated_on(5, "audio") == "w2"  # the seat just given back
+
+
+async def test_unspread_a_full_room_worker_refuses_though_others_have_room(
+    budget: MediaBudget,
+) -> None:
+    await budget.heartbeat("w1", COST[Seat.VIDEO])
+    await budget.heartbeat("w2", 0)
+    assert await budget.assign(5) == "w1"
+    await budget.heartbeat("w2", 5 * COST[Seat.VIDEO])
+    assert await budget.admit(5, "v0", Seat.VIDEO) == Admission.ADMITTED
+    assert await budget.admit(5, "v1", Seat.VIDEO) == Admission.FULL
+    assert await budget.seated_on(5, "v0") == "w1"
 
 
 async def test_a_silent_worker_drops_out_and_its_rooms_move() -> None:

@@ -4,7 +4,8 @@ A speaker signals through app process A, a viewer through app process B; the med
 worker the budget assigned the room holds both peer connections and forwards the frames.
 It tells the room what changed through Socket.IO's Redis channel, so clients on both app
 processes hear it. When no worker listens, the stage is ``stage.unavailable`` and the
-rest of the room goes on.
+rest of the room goes on. When the room's worker is full, the next viewer is seated on
+another worker, which relays the stage from the first.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sidestage.platform.access.models import Role, RoleGrant
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import create_engine, session_factory, transaction
+from sidestage.realtime.media_budget import COST, Seat
 from tests.conftest import REDIS_URL
 from tests.helpers import bearer
 from tests.live import Client, ServerProcess, fresh_demo
@@ -157,6 +159,79 @@ async def test_without_a_worker_the_stage_is_unavailable_and_the_room_goes_on(
     await host.wait_for("chat.posted", lambda m: m["id"] == sent["id"])
     for client in (host, on_stage):
         await client.close()
+
+
+@pytest.fixture
+async def small_workers(database_url: str, tmp_path: Path) -> AsyncIterator[Deployment]:
+    """One app process and two media workers with room for one video viewer each."""
+    room = await fresh_demo(database_url, REDIS_URL)
+    small = {**SEPARATE, "SIDESTAGE_MEDIA_CAPACITY": str(COST[Seat.VIDEO])}
+    app = ServerProcess(database_url, REDIS_URL, str(tmp_path / "app"), env=small)
+    workers = ServerProcess(
+        database_url,
+        REDIS_URL,
+        str(tmp_path / "media"),
+        command=("media-worker", "--processes", "2"),
+        env=small,
+    )
+    try:
+        await asyncio.to_thread(workers.wait_logged, "ready", 2)
+        await asyncio.to_thread(app.wait_ready)
+        yield Deployment(database_url, app, app, workers, room)
+    finally:
+        for process in (app, workers):
+            process.stop()
+            print(process.log_errors())
+
+
+async def test_a_room_past_its_workers_budget_is_relayed_by_another_worker(
+    small_workers: Deployment,
+) -> None:
+    deployment, room = small_workers, small_workers.room
+    redis = Redis.from_url(REDIS_URL)
+    host = await deployment.enter(deployment.a, await deployment.person("Host", Role.ORGANIZER))
+    token = await deployment.person("Speaker", Role.SPEAKER)
+    on_stage = await deployment.enter(deployment.a, token)
+    await host.ok(
+        "stage.put_on", {"session_id": room, "account_id": await deployment.account_id(token)}
+    )
+    viewers = [
+        await deployment.enter(deployment.a, await deployment.person(f"V{n}")) for n in range(3)
+    ]
+    speaker = Speaker(on_stage, room)
+    watchers = [Watcher(v, room) for v in viewers]
+    try:
+        async with closing(speaker, *watchers):
+            await speaker.accept(await speaker.publish())
+            seats = []
+            for watcher in watchers[:2]:
+                offered = await watcher.watch(speaker.publication_id)
+                assert offered["ok"], offered
+                seat = f"sidestage:media:seat:{room}:{offered['data']['watch_id']}"
+                seats.append((await redis.get(seat)).decode().split(" ")[0])
+            origin = (await redis.get(f"sidestage:media:room:{room}")).decode()
+            assert seats[0] == origin and seats[1] != origin  # the second is on the edge
+            for watcher in watchers[:2]:
+                await watcher.frames("video", 30)
+                await watcher.frames("audio", 20)
+
+            refused = await watchers[2].watch(speaker.publication_id)  # both workers are full
+            assert refused["error"]["code"] == "stage.full", refused
+            assert refused["error"]["details"] == {"instead": ["audio", "stream"]}
+
+            # The edge's viewer leaves through the app, which routes it to the edge.
+            edge_watch = watchers[1]
+            await viewers[1].ok(
+                "stage.leave", {"session_id": room, "watch_id": edge_watch.watch_id}
+            )
+            assert int(await redis.hget(f"sidestage:media:worker:{seats[1]}", "used")) == 0
+            now_seated = await watchers[2].watch(speaker.publication_id)
+            assert now_seated["ok"], now_seated
+            await watchers[2].frames("video", 10)
+    finally:
+        for client in (host, on_stage, *viewers):
+            await client.close()
+        await redis.aclose()
 
 
 async def test_one_worker_per_process_and_all_stop_on_sigterm(

@@ -38,6 +38,7 @@ class Settings:
     media_capacity: int = 2000  # stage budget units of one process (video viewer 10, audio 1)
     record_stage: bool = True
     media_workers: str = "embedded"  # or "separate": `sidestage media-worker` processes
+    media_relay_host: str = "127.0.0.1"  # where a worker serves its stages to the others
 
     @property
     def production(self) -> bool:
@@ -65,6 +66,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         media_capacity=_media_capacity(environ.get("SIDESTAGE_MEDIA_CAPACITY")),
         record_stage=environ.get("SIDESTAGE_RECORD_STAGE", "1") not in ("0", "false", "no"),
         media_workers=_media_workers(environ),
+        media_relay_host=environ.get("SIDESTAGE_MEDIA_RELAY_HOST", "127.0.0.1"),
     )
 
 

@@ -2,8 +2,11 @@
 
 Implements ``rooms.services.StageMedia`` by routing each request to the worker the budget
 assigns the room, and reading the room's stage from the state its worker keeps in Redis.
-No worker, or one that does not answer, is ``stage.unavailable``: the room offers the
-external stream, and everything else in it goes on.
+A viewer is seated first (``media_budget``: on the room's worker while it has room, else on
+another, which relays the stage), and the watch, its answer and its leaving go to the
+worker that holds the seat. No worker, or one that does not answer, is
+``stage.unavailable``: the room offers the external stream, and everything else in it
+goes on.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from sidestage.platform.errors import NotFound
 from sidestage.realtime import media_link as link
 from sidestage.realtime.media.stage import refusal
-from sidestage.realtime.media_budget import Admission, MediaBudget
+from sidestage.realtime.media_budget import Admission, MediaBudget, Seat
 
 log = logging.getLogger(__name__)
 
@@ -70,20 +74,38 @@ class RemoteStage:
     async def watch(
         self, session_id: int, publication_id: str, owner: str, audio_only: bool
     ) -> tuple[str, str]:
-        watch_id, offer = await self._call(
-            session_id,
-            "watch",
-            publication_id=publication_id,
-            owner=owner,
-            audio_only=audio_only,
-        )
-        return watch_id, offer
+        watch_id = uuid.uuid4().hex
+        seat = Seat.AUDIO if audio_only else Seat.VIDEO
+        admission = await self.budget.admit(session_id, watch_id, seat)
+        if admission != Admission.ADMITTED:
+            raise refusal(admission)
+        worker = await self.budget.seated_on(session_id, watch_id)
+        if worker is None:  # its worker died and the seat went with it
+            raise refusal(Admission.NO_WORKER)
+        try:
+            offered_id, offer = await self._call_on(
+                worker,
+                session_id,
+                "watch",
+                publication_id=publication_id,
+                owner=owner,
+                audio_only=audio_only,
+                watch_id=watch_id,
+            )
+        except BaseException:
+            await self.budget.release(session_id, watch_id)  # the worker may not have
+            raise
+        return offered_id, offer
 
     async def answer(self, session_id: int, watch_id: str, owner: str, answer: str) -> None:
-        await self._call(session_id, "answer", watch_id=watch_id, owner=owner, answer=answer)
+        worker = await self._seat_of(session_id, watch_id)
+        await self._call_on(
+            worker, session_id, "answer", watch_id=watch_id, owner=owner, answer=answer
+        )
 
     async def leave(self, session_id: int, watch_id: str, owner: str) -> None:
-        await self._call(session_id, "leave", watch_id=watch_id, owner=owner)
+        worker = await self._seat_of(session_id, watch_id)
+        await self._call_on(worker, session_id, "leave", watch_id=watch_id, owner=owner)
 
     async def drop_account(self, session_id: int, account_id: int) -> None:
         await self._call(session_id, "drop_account", account_id=account_id)
@@ -105,10 +127,20 @@ class RemoteStage:
         raw = await self._redis.get(link.state_key(session_id))
         return dict(json.loads(raw)) if raw else {}
 
+    async def _seat_of(self, session_id: int, watch_id: str) -> str:
+        worker = await self.budget.seated_on(session_id, watch_id)
+        if worker is None:
+            raise NotFound("stage.not_found", "There is no such stream.")
+        return worker
+
     async def _call(self, session_id: int, op: str, **args: Any) -> Any:
+        """``op`` on the room's worker (its origin)."""
         worker = await self.budget.assign(session_id)
         if worker is None:
             raise refusal(Admission.NO_WORKER)
+        return await self._call_on(worker, session_id, op, **args)
+
+    async def _call_on(self, worker: str, session_id: int, op: str, **args: Any) -> Any:
         request_id = uuid.uuid4().hex
         reply = self._waiting[request_id] = asyncio.get_running_loop().create_future()
         request = {

@@ -2,8 +2,12 @@
 
 ``sidestage media-worker`` starts one per core. Each announces its budget in Redis and
 serves the requests app processes route to it (``media_link``): the room's stage is
-assigned to one worker by the budget, and every publish, watch and answer for that room
-comes here. It tells the room what changed itself: it reads the lineup from the database
+assigned to one worker by the budget, its origin, and every publish for that room comes
+here. A viewer is seated on the origin while it has room, else on the worker with the
+most free units, which relays the stage from the origin (``media.relay``): each worker
+serves its publications to the others on a TCP port it announces with its budget.
+
+The origin tells the room what changed itself: it reads the lineup from the database
 and emits ``stage.changed`` through the Socket.IO Redis channel, which every app process
 delivers to its own connections in the room.
 """
@@ -34,7 +38,8 @@ from sidestage.platform.settings import Settings
 from sidestage.realtime import media_link as link
 from sidestage.realtime.fanout import FastRedisManager
 from sidestage.realtime.ice import server_configuration
-from sidestage.realtime.media.stage import StageHost
+from sidestage.realtime.media.relay import RelayServer
+from sidestage.realtime.media.stage import Relaying, StageHost
 from sidestage.realtime.media_budget import RedisMediaBudget
 from sidestage.rooms.events import Outbox
 from sidestage.rooms.stage import service as stage_service
@@ -55,8 +60,16 @@ class MediaWorker:
         self._redis = redis
         self._db = db
         recordings = settings.data_dir if settings.record_stage else None
-        self.host = StageHost(RedisMediaBudget(redis), server_configuration(settings), recordings)
+        secret = settings.secret.encode()
+        self.host = StageHost(
+            RedisMediaBudget(redis, spread=True),
+            server_configuration(settings),
+            recordings,
+            Relaying(self.id, secret),
+        )
         self.host.on_change = self._changed
+        self._relay_server = RelayServer(self.host.relayable, secret, settings.media_relay_host)
+        self._relay_address: str | None = None
         # Publishes as the app processes do: each room on its own channel.
         self._emitter = FastRedisManager(
             settings.redis_url, channel=SOCKETIO_CHANNEL, write_only=True
@@ -75,6 +88,7 @@ class MediaWorker:
     async def run(self, stop: asyncio.Event) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(link.requests_channel(self.id), link.EVERY_WORKER)
+        self._relay_address = await self._relay_server.start()
         await self._beat()  # known to the budget before anything is routed here
         beating = asyncio.create_task(self._heartbeats())
         listening = asyncio.create_task(self._listen(pubsub))
@@ -86,6 +100,7 @@ class MediaWorker:
                 task.cancel()
             await asyncio.gather(beating, listening, *self._tasks, return_exceptions=True)
             await pubsub.aclose()
+            await self._relay_server.close()
             await self.host.close()  # ends peers and finishes the recordings
 
     async def _listen(self, pubsub: Any) -> None:
@@ -123,7 +138,8 @@ class MediaWorker:
                 log.exception("renewing the media worker's budget failed")
 
     async def _beat(self) -> None:
-        await self.host.budget.heartbeat(self.id, self.settings.media_capacity)
+        capacity = self.settings.media_capacity
+        await self.host.budget.heartbeat(self.id, capacity, self._relay_address)
         for session_id in self.host.rooms():
             await self._store_state(session_id)
 

@@ -120,10 +120,11 @@ class Realtime:
 
     def _stage_host(self, redis: Redis | None) -> StageHost | RemoteStage:
         settings = self.settings
-        budget = RedisMediaBudget(redis) if redis else MemoryMediaBudget()
         if settings.media_workers == "separate":
             assert redis is not None, "settings require Redis for separate media workers"
-            return RemoteStage(redis, budget, self.process_id)
+            # Workers relay each other's stages: a room may outgrow its first worker.
+            return RemoteStage(redis, RedisMediaBudget(redis, spread=True), self.process_id)
+        budget = RedisMediaBudget(redis) if redis else MemoryMediaBudget()
         recordings = settings.data_dir if settings.record_stage else None
         host = StageHost(budget, server_configuration(settings), recordings)
         host.on_change = self._announce_stage

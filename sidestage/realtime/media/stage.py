@@ -5,6 +5,11 @@ connection and a forwarder per track. A watch is one viewer's connection to one
 publication, video with audio or audio only, on a seat reserved in the media budget
 before any connection is made, so a full worker refuses instead of degrading for all.
 
+With media workers, a room's viewers may outgrow the worker its speakers publish to (the
+origin): the budget then seats them on other workers, which relay the publication from
+the origin (``relay``) and fan it out to their own viewers. A relayed publication lives on
+such an edge while someone there watches it, and ends when the origin's does.
+
 Connections that fail or close (a speaker's laptop sleeps, a viewer's phone changes
 network) end their publication or watch here, and ``on_change`` tells the room.
 """
@@ -22,6 +27,7 @@ from pathlib import Path
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unavailable
+from sidestage.realtime.media.forwarder import Forwarder
 from sidestage.realtime.media.peers import (
     CodecMismatch,
     Publisher,
@@ -30,6 +36,7 @@ from sidestage.realtime.media.peers import (
     offer_to_viewer,
 )
 from sidestage.realtime.media.recorder import Recorder
+from sidestage.realtime.media.relay import Published, Relay, RelayRefused
 from sidestage.realtime.media_budget import Admission, MediaBudget, Seat
 
 log = logging.getLogger(__name__)
@@ -43,8 +50,8 @@ class Publication:
     session_id: int
     account_id: int
     source: str
-    owner: str  # the signalling connection that published it
-    publisher: Publisher
+    owner: str  # the signalling connection that published it ("" for a relayed one)
+    publisher: Publisher | Relay  # Relay: published on another worker, relayed here
 
     @property
     def kinds(self) -> list[str]:
@@ -75,6 +82,15 @@ class _Room:
     closing: asyncio.TimerHandle | None = None
 
 
+@dataclass(frozen=True)
+class Relaying:
+    """Lets a worker relay publications from the other workers: it is ``worker`` in the
+    budget, and ``secret`` (the deployment's) signs its relay requests."""
+
+    worker: str
+    secret: bytes
+
+
 ChangeListener = Callable[[int], Awaitable[None]]
 
 
@@ -86,14 +102,19 @@ class StageHost:
         budget: MediaBudget,
         configuration: RTCConfiguration | None = None,
         data_dir: Path | None = None,
+        relaying: Relaying | None = None,
     ) -> None:
         self.budget = budget
         self.configuration = configuration
         self.data_dir = data_dir  # None: nothing is recorded
+        self.relaying = relaying  # None: one process carries every stage (embedded)
         self.on_change: ChangeListener | None = None
         self._rooms: dict[int, _Room] = {}
         self._publications: dict[str, Publication] = {}
+        self._relayed: dict[str, Publication] = {}
+        self._opening: dict[str, asyncio.Task[Publication | None]] = {}
         self._watches: dict[str, Watch] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # Publishing
 
@@ -149,17 +170,26 @@ class StageHost:
     # Watching
 
     async def watch(
-        self, session_id: int, publication_id: str, owner: str, audio_only: bool
+        self,
+        session_id: int,
+        publication_id: str,
+        owner: str,
+        audio_only: bool,
+        watch_id: str | None = None,
     ) -> tuple[str, str]:
-        """Reserve a seat and offer the publication; returns the watch's id and the offer."""
-        publication = self._publications.get(publication_id)
+        """Offer the publication on a seat; returns the watch's id and the offer.
+
+        Without ``watch_id`` this host reserves the seat; with one, whoever routed the
+        request here (``media_remote``) has seated the viewer on this worker already.
+        """
+        publication = await self._to_watch(session_id, publication_id)
         seat = Seat.AUDIO if audio_only else Seat.VIDEO
-        if publication is None or publication.session_id != session_id:
-            raise NotFound("stage.not_found", "This speaker is no longer on stage.")
-        watch_id = uuid.uuid4().hex
-        admission = await self.budget.admit(publication.session_id, watch_id, seat)
-        if admission != Admission.ADMITTED:
-            raise refusal(admission)
+        if watch_id is None:
+            watch_id = uuid.uuid4().hex
+            admission = await self.budget.admit(session_id, watch_id, seat)
+            if admission != Admission.ADMITTED:
+                await self._end_relayed_if_unwatched(publication)
+                raise refusal(admission)
         wanted = [
             f for f in publication.publisher.forwarders if seat == Seat.VIDEO or f.kind == "audio"
         ]
@@ -168,7 +198,8 @@ class StageHost:
                 raise NotFound("stage.no_audio", "This speaker sends no sound.")
             viewer = await offer_to_viewer(wanted, self.configuration)
         except BaseException:
-            await self.budget.release(publication.session_id, watch_id)
+            await self.budget.release(session_id, watch_id)
+            await self._end_relayed_if_unwatched(publication)
             raise
         watch = Watch(watch_id, publication, owner, seat, viewer)
         self._watches[watch_id] = watch
@@ -204,6 +235,8 @@ class StageHost:
     async def close(self) -> None:
         for watch in list(self._watches.values()):
             await self._end_watch(watch)
+        for relayed in list(self._relayed.values()):
+            await self._end_relayed(relayed)
         for publication in list(self._publications.values()):
             await self._end_publication(publication, announce=False)
         for room in self._rooms.values():
@@ -229,6 +262,7 @@ class StageHost:
             return
         await self.budget.release(watch.publication.session_id, watch.id)
         await watch.viewer.close()
+        await self._end_relayed_if_unwatched(watch.publication)
 
     def _own_watch(self, session_id: int, watch_id: str, owner: str) -> Watch:
         watch = self._watches.get(watch_id)
@@ -258,6 +292,78 @@ class StageHost:
                 await self.on_change(session_id)
             except Exception:
                 log.exception("announcing the stage of session %s failed", session_id)
+
+    # Relaying
+
+    def relayable(self, publication_id: str) -> tuple[Published, list[Forwarder]] | None:
+        """A publication made here, as an edge asks for it (``relay.RelayServer``)."""
+        publication = self._publications.get(publication_id)
+        if publication is None:
+            return None
+        forwarders = publication.publisher.forwarders
+        codecs = [f.codec for f in forwarders]
+        published = Published(
+            publication.session_id, publication.account_id, publication.source, codecs
+        )
+        return published, forwarders
+
+    async def _to_watch(self, session_id: int, publication_id: str) -> Publication:
+        publication = self._publications.get(publication_id) or self._relayed.get(publication_id)
+        if publication is None and self.relaying is not None:
+            opening = self._opening.get(publication_id)
+            if opening is None:  # the first viewer here: later ones wait for the same relay
+                opening = asyncio.create_task(self._relay(session_id, publication_id))
+                self._opening[publication_id] = opening
+                opening.add_done_callback(lambda _: self._opening.pop(publication_id, None))
+            publication = await asyncio.shield(opening)
+        if publication is None or publication.session_id != session_id:
+            raise NotFound("stage.not_found", "This speaker is no longer on stage.")
+        return publication
+
+    async def _relay(self, session_id: int, publication_id: str) -> Publication | None:
+        """The publication relayed from the room's origin worker; None if it has none."""
+        assert self.relaying is not None
+        origin = await self.budget.assign(session_id)
+        if origin is None or origin == self.relaying.worker:
+            return None
+        address = await self.budget.relay_address(origin)
+        if address is None:
+            return None
+        try:
+            relay = await Relay.open(address, publication_id, self.relaying.secret)
+        except RelayRefused:
+            return None
+        except (OSError, TimeoutError, ValueError) as error:
+            log.warning("could not relay %s from worker %s: %r", publication_id, origin, error)
+            raise refusal(Admission.NO_WORKER) from None
+        published = relay.published
+        if published.session_id != session_id:
+            await relay.close()
+            return None
+        publication = Publication(
+            publication_id, session_id, published.account_id, published.source, "", relay
+        )
+        self._relayed[publication_id] = publication
+        ending = asyncio.create_task(self._end_with_origin(publication, relay))
+        self._tasks.add(ending)
+        ending.add_done_callback(self._tasks.discard)
+        return publication
+
+    async def _end_with_origin(self, publication: Publication, relay: Relay) -> None:
+        await relay.ended.wait()
+        await self._end_relayed(publication)
+
+    async def _end_relayed_if_unwatched(self, publication: Publication) -> None:
+        watched = any(w.publication is publication for w in self._watches.values())
+        if not watched and self._relayed.get(publication.id) is publication:
+            await self._end_relayed(publication)
+
+    async def _end_relayed(self, publication: Publication) -> None:
+        if self._relayed.pop(publication.id, None) is None:
+            return
+        for watch in [w for w in self._watches.values() if w.publication is publication]:
+            await self._end_watch(watch)
+        await publication.publisher.close()
 
     # Recording
 
