@@ -19,6 +19,12 @@ processes apart, so each side's CPU is its own:
   load generator needs. They are spread over one process per core
   (``stage_kit/viewer_pool.py``).
 
+A third setup, ``relayed``, is the forwarder over two server processes, as when a room
+outgrows one media worker: the publisher's (the origin) and an edge that relays its
+forwarders over TCP on loopback (``sidestage.realtime.media.relay``); viewers join them in
+turn. Its server CPU is both processes', and an edge viewer's added latency includes the
+relay hop.
+
 Viewers per core = viewers served / server CPU seconds per second, where a viewer counts
 only for the share of the publisher's frames it received (a server that drops frames does
 not look fast). Every window fails (exit 1) if the publisher's frames stop reaching the

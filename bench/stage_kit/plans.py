@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Plan:
-    mode: str  # "forwarder" or "relay"
+    mode: str  # "forwarder", "relayed" (two forwarder processes, the second relaying), "relay"
     audio_only: bool
     counts: tuple[int, ...]
 
@@ -26,12 +26,15 @@ def plans(quick: bool) -> list[Plan]:
         return [
             Plan("forwarder", False, (10, 25)),
             Plan("forwarder", True, (25,)),
+            Plan("relayed", False, (50,)),
             Plan("relay", False, (2, 5)),
             Plan("relay", True, (5,)),
         ]
     return [
         Plan("forwarder", False, (10, 25, 50, 100)),
         Plan("forwarder", True, (25, 50, 100)),
+        # The same stage over two workers: the publisher's, and an edge relaying from it.
+        Plan("relayed", False, (100, 200)),
         # Five relay viewers already take over a core (an encoder each): ten would take the
         # machine, and the relay's frames then come too late to match for the latency.
         Plan("relay", False, (2, 5)),

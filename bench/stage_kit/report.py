@@ -74,6 +74,21 @@ def _ratio(rows: list[Row], media: str) -> float | None:
     return best["forwarder"] / best["relay"] if best["relay"] else None
 
 
+def _relayed(rows: list[Row]) -> list[JsonDict]:
+    """The stage over two workers, at each count: per core, and the latency per hop."""
+    return [
+        {
+            "viewers": r.viewers,
+            "viewers_per_core": r.viewers_per_core,
+            "added_p50_ms": r.latency["added_p50_ms"],
+            "added_p99_ms": r.latency["added_p99_ms"],
+            "added_latency_pass": r.latency["added_p99_ms"] <= TARGET_ADDED_MS,
+        }
+        for r in rows
+        if r.mode == "relayed" and r.latency
+    ]
+
+
 def summary(rows: list[Row], legs: list[JsonDict]) -> JsonDict:
     """Viewers per core: the best forwarder video row; latency: at the most viewers (worst)."""
     video = [r for r in rows if r.mode == "forwarder" and r.media == "video+audio"]
@@ -89,6 +104,7 @@ def summary(rows: list[Row], legs: list[JsonDict]) -> JsonDict:
         "added_p50_ms": most.latency["added_p50_ms"],
         "added_p99_ms": most.latency["added_p99_ms"],
         "added_latency_pass": most.latency["added_p99_ms"] <= TARGET_ADDED_MS,
+        "relayed": _relayed(rows),
         "ratio_forwarder_over_relay_video": _ratio(rows, "video+audio"),
         "ratio_forwarder_over_relay_audio": _ratio(rows, "audio"),
         "network_leg": legs,
@@ -110,6 +126,13 @@ def summary_lines(summary: JsonDict) -> list[str]:
         f"p50 {summary['added_p50_ms']:.2f} ms, "
         f"p99 {summary['added_p99_ms']:.2f} ms "
         f"(target p99 <= {TARGET_ADDED_MS:g} ms: {verdict(summary['added_latency_pass'])})",
+        *(
+            f"relayed over two workers, video, {r['viewers']} viewers: "
+            f"{r['viewers_per_core']:.0f} viewers/core, added latency p50 "
+            f"{r['added_p50_ms']:.2f} ms, p99 {r['added_p99_ms']:.2f} ms "
+            f"(target p99 <= {TARGET_ADDED_MS:g} ms: {verdict(r['added_latency_pass'])})"
+            for r in summary["relayed"]
+        ),
         "forwarder / MediaRelay viewers per core: "
         f"video {ratio(summary['ratio_forwarder_over_relay_video'])}, "
         f"audio {ratio(summary['ratio_forwarder_over_relay_audio'])}",

@@ -1,7 +1,9 @@
 """The server process, the measured side: the Sidestage forwarder or aiortc's MediaRelay.
 
 It holds the publisher's receiving peer and the sending side of every viewer peer; its CPU
-(``time.process_time()``, all threads) is what viewers per core divides by.
+(``time.process_time()``, all threads) is what viewers per core divides by. In the
+``relayed`` setup a second one, an edge, holds no publisher: it relays the first one's
+forwarders (``sidestage.realtime.media.relay``, over TCP on loopback) to its own viewers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from sidestage.realtime.media import hooks
-from sidestage.realtime.media.forwarder import ViewerTrack
+from sidestage.realtime.media.forwarder import Forwarder, ViewerTrack
 from sidestage.realtime.media.peers import (
     Publisher,
     Viewer,
@@ -23,6 +25,7 @@ from sidestage.realtime.media.peers import (
     codec_preferences,
     offer_to_viewer,
 )
+from sidestage.realtime.media.relay import Published, Relay, RelayServer
 
 from .aiortc_patches import (
     RtpPacket,
@@ -33,6 +36,9 @@ from .aiortc_patches import (
 )
 from .child_processes import sdp_from_json, sdp_to_json
 from .common import CONFIG, BenchError, FrameLog, Handler, JsonDict, between
+
+RELAYED = "bench"  # the one publication's id, as the edge asks the origin for it
+RELAY_SECRET = b"stage bench relay"
 
 
 class Stamped:
@@ -57,6 +63,9 @@ class ServerRole:
         self.arrivals: dict[str, FrameLog] = {"video": [], "audio": []}
         self.viewer_pcs: list[RTCPeerConnection] = []
         self._publisher: Publisher | None = None
+        self._forwarders: list[Forwarder] | None = None  # the publisher's, or relayed ones
+        self._relay_server: RelayServer | None = None
+        self._relay: Relay | None = None
         self._relay_pc: RTCPeerConnection | None = None
         self._relay = MediaRelay()
         self._sources: list[tuple[MediaStreamTrack, Any]] = []
@@ -73,6 +82,8 @@ class ServerRole:
             "arrivals": self.arrivals_between,
             "watch": self.watch,
             "unwatch": self.unwatch,
+            "serve_relay": self.serve_relay,
+            "follow": self.follow,
         }
 
     # ------------------------------------------------------------------ the publisher
@@ -81,6 +92,7 @@ class ServerRole:
         offer = sdp_from_json(request["offer"])
         if self.mode == "forwarder":
             self._publisher, answer = await accept_publisher(offer, CONFIG)
+            self._forwarders = self._publisher.forwarders
             pc = self._publisher.pc
         else:
             pc = self._relay_pc = RTCPeerConnection(CONFIG)
@@ -102,6 +114,21 @@ class ServerRole:
         )
         replace_jitter_buffer(receiver, stamped)
 
+    async def serve_relay(self, request: JsonDict) -> str:
+        """Serve the publication to an edge; returns the address to give it."""
+        forwarders = self._forwarders
+        assert forwarders is not None, "publish first"
+        published = Published(1, 1, "camera", [f.codec for f in forwarders])
+        self._relay_server = RelayServer(
+            lambda wanted: (published, forwarders) if wanted == RELAYED else None, RELAY_SECRET
+        )
+        return await self._relay_server.start()
+
+    async def follow(self, request: JsonDict) -> None:
+        """Be an edge: relay the publication from the server at ``address``."""
+        self._relay = await Relay.open(request["address"], RELAYED, RELAY_SECRET)
+        self._forwarders = self._relay.forwarders
+
     async def wait(self, request: JsonDict) -> None:
         """Until the publisher's media arrives (the baseline needs it; no viewers yet)."""
         log = self.arrivals[request["kind"]]
@@ -122,8 +149,8 @@ class ServerRole:
         return [sdp_to_json(self._pc(v).localDescription) for v in made]
 
     async def _offer(self) -> Viewer | RTCPeerConnection:
-        if self._publisher is not None:
-            return await offer_to_viewer(self._publisher.forwarders, CONFIG)
+        if self._forwarders is not None:
+            return await offer_to_viewer(self._forwarders, CONFIG)
         pc = RTCPeerConnection(CONFIG)
         for track, codec in self._sources:
             # Unbuffered: like the forwarder, a viewer that falls behind gets the latest frame.
@@ -203,6 +230,10 @@ class ServerRole:
 
     async def close(self, request: JsonDict) -> None:
         await asyncio.gather(*(pc.close() for pc in self.viewer_pcs))
+        if self._relay is not None:
+            await self._relay.close()
+        if self._relay_server is not None:
+            await self._relay_server.close()
         if self._publisher is not None:
             await self._publisher.close()
         if self._relay_pc is not None:

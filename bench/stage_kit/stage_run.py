@@ -6,7 +6,7 @@ import asyncio
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .child_processes import Child, start_child
@@ -22,16 +22,29 @@ VIEWER_PROCESSES = os.cpu_count() or 1  # one viewers process saturates a core n
 
 @dataclass
 class Stage:
-    """One setup's processes, viewers added step by step."""
+    """One setup's processes, viewers added step by step.
+
+    ``servers`` is one server, or for the ``relayed`` setup the origin (the publisher's) and
+    an edge relaying from it; viewers join them in turn, so each carries half.
+    """
 
     plan: Plan
     window: float
     publisher: Child
-    server: Child
+    servers: list[Child]
     viewers: ViewerPool
     leg: float = 0.0
     leg_p99: float = 0.0
-    joined: int = 0
+    placement: list[tuple[int, int]] = field(default_factory=list)  # (server, its index)
+
+    @property
+    def server(self) -> Child:
+        """The origin: the publisher's server."""
+        return self.servers[0]
+
+    @property
+    def joined(self) -> int:
+        return len(self.placement)
 
     @property
     def kind(self) -> str:
@@ -42,6 +55,8 @@ class Stage:
         answer = await self.server.call("publish", offer=offer)
         await self.publisher.call("answer", answer=answer)
         await self.server.call("wait", kind=self.kind, count=2 * FPS, timeout=30)
+        for edge in self.servers[1:]:
+            await edge.call("follow", address=await self.server.call("serve_relay"))
         if not self.plan.audio_only:
             await self._measure_leg()
 
@@ -58,46 +73,75 @@ class Stage:
         self.leg, self.leg_p99 = statistics.median(measured), percentile(measured, 99)
 
     async def grow(self, total: int) -> None:
-        offers = await self.server.call("offers", count=total - self.joined)
-        answers = await self.viewers.call("answer", offers=offers)
-        await self.server.call("answers", answers=answers)
-        self.joined = total
+        newcomers = [len(self.placement) + n for n in range(total - self.joined)]
+        on = {
+            i: [n for n in newcomers if n % len(self.servers) == i]
+            for i in range(len(self.servers))
+        }
+        offers = {i: await self.servers[i].call("offers", count=len(on[i])) for i in on}
+        answers = await self.viewers.call(
+            "answer", offers=[offers[n % len(self.servers)].pop(0) for n in newcomers]
+        )
+        for i, server in enumerate(self.servers):
+            mine = [a for n, a in zip(newcomers, answers, strict=True) if n in on[i]]
+            await server.call("answers", answers=mine)
+        for n in newcomers:
+            server_index = n % len(self.servers)
+            local = sum(1 for s, _ in self.placement if s == server_index)
+            self.placement.append((server_index, local))
         await self.viewers.call("wait", count=10, timeout=60)
 
     async def measure(self) -> Window:
         await asyncio.sleep(1.0)  # let keyframe requests and joins settle
         viewers = [await self.viewers.call("sample")]
         generators = [[await self.viewers.call("cpu"), await self.publisher.call("cpu")]]
-        server = [await self.server.call("sample", edge="start")]
+        start = [await s.call("sample", edge="start") for s in self.servers]
         await asyncio.sleep(self.window)
-        server.append(await self.server.call("sample", edge="end"))
+        end = [await s.call("sample", edge="end") for s in self.servers]
         generators.append([await self.viewers.call("cpu"), await self.publisher.call("cpu")])
         viewers.append(await self.viewers.call("sample"))
         (v0, p0), (v1, p1) = generators
-        return Window((server[0], server[1]), (viewers[0], viewers[1]), (v0, v1), (p0, p1))
+        server = (_together(start), _together(end))
+        return Window(server, (viewers[0], viewers[1]), (v0, v1), (p0, p1))
 
     async def latency(self) -> JsonDict:
         """A second window, with the server noting when frames leave for some viewers."""
         picked: dict[str, Any] = {"viewers": spread(self.joined, LATENCY_SAMPLE)}
+        where = [self.placement[n] for n in picked["viewers"]]
         since = time.time()
         await self.viewers.call("record", **picked)
-        await self.server.call("watch", **picked)
+        for i, server in enumerate(self.servers):
+            await server.call("watch", viewers=[local for s, local in where if s == i])
         await asyncio.sleep(LATENCY_WINDOW)
-        sends = await self.server.call("unwatch")
+        noted = [await server.call("unwatch") for server in self.servers]
+        sends = [noted[s].pop(0) for s, _ in where]  # each server's in its viewers' order
         await asyncio.sleep(0.3)  # frames in flight reach the viewers
         arrivals = await self.viewers.call("arrivals", **picked)
         sent = await self.publisher.call("sent", since=since - 2.0, until=time.time())
         return added_latency(sent, sends, arrivals, self.leg)
 
 
+def _together(samples: list[JsonDict]) -> JsonDict:
+    """The servers' samples as one: CPU and packets summed; wall and frames in, the origin's."""
+    origin = samples[0]
+    return {
+        **origin,
+        "cpu": sum(s["cpu"] for s in samples),
+        "packets": sum(s["packets"] for s in samples),
+    }
+
+
 async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
     """Rows for each viewer count (each printed as it comes) and the network baseline."""
-    publisher, server, viewers = await asyncio.gather(
+    relayed = plan.mode == "relayed"
+    mode = "forwarder" if relayed else plan.mode
+    started = await asyncio.gather(
         start_child("publisher"),
-        start_child("server", "--mode", plan.mode),
         ViewerPool.start(VIEWER_PROCESSES),
+        *(start_child("server", "--mode", mode) for _ in range(2 if relayed else 1)),
     )
-    stage = Stage(plan, window, publisher, server, viewers)
+    publisher, viewers, servers = started[0], started[1], list(started[2:])
+    stage = Stage(plan, window, publisher, servers, viewers)
     try:
         await stage.publish()
         rows: list[Row] = []
@@ -113,4 +157,4 @@ async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
         return rows, {"mode": plan.mode, **leg}
     finally:
         await viewers.close()
-        await asyncio.gather(server.close(), publisher.close())
+        await asyncio.gather(*(s.close() for s in reversed(servers)), publisher.close())

@@ -102,7 +102,7 @@ class RelayServer:
         self._secret = secret
         self._host = host
         self._server: asyncio.Server | None = None
-        self._streams: set[asyncio.Task[None]] = set()
+        self._streams: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
     def edges(self) -> int:
@@ -116,16 +116,17 @@ class RelayServer:
         return f"{self._host}:{port}"
 
     async def close(self) -> None:
+        """Stop listening and hang up on every edge (their viewers' tracks end)."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._streams):
-            task.cancel()
+        for writer in self._streams.values():
+            writer.transport.abort()  # each stream then sees the edge gone, and returns
         await asyncio.gather(*self._streams, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._streams.add(task)
+        self._streams[task] = writer
         try:
             found = await self._hello(reader, writer)
             if found is not None:
@@ -133,7 +134,7 @@ class RelayServer:
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             pass  # the edge went away, never spoke, or sent an endless line: just hang up
         finally:
-            self._streams.discard(task)
+            del self._streams[task]
             writer.close()
 
     async def _hello(
