@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,7 @@ class StageHost:
         self._publications: dict[str, Publication] = {}
         self._relayed: dict[str, Publication] = {}
         self._opening: dict[str, asyncio.Task[Publication | None]] = {}
+        self._joining: Counter[str] = Counter()  # publication id -> watches being set up
         self._watches: dict[str, Watch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -183,12 +185,24 @@ class StageHost:
         request here (``media_remote``) has seated the viewer on this worker already.
         """
         publication = await self._to_watch(session_id, publication_id)
+        self._joining[publication.id] += 1  # keeps a relay open while the offer is made
+        try:
+            return await self._seat_and_offer(publication, owner, audio_only, watch_id)
+        finally:
+            self._joining[publication.id] -= 1
+            if not self._joining[publication.id]:
+                del self._joining[publication.id]
+            await self._end_relayed_if_unwatched(publication)
+
+    async def _seat_and_offer(
+        self, publication: Publication, owner: str, audio_only: bool, watch_id: str | None
+    ) -> tuple[str, str]:
+        session_id = publication.session_id
         seat = Seat.AUDIO if audio_only else Seat.VIDEO
         if watch_id is None:
             watch_id = uuid.uuid4().hex
             admission = await self.budget.admit(session_id, watch_id, seat)
             if admission != Admission.ADMITTED:
-                await self._end_relayed_if_unwatched(publication)
                 raise refusal(admission)
         wanted = [
             f for f in publication.publisher.forwarders if seat == Seat.VIDEO or f.kind == "audio"
@@ -199,7 +213,6 @@ class StageHost:
             viewer = await offer_to_viewer(wanted, self.configuration)
         except BaseException:
             await self.budget.release(session_id, watch_id)
-            await self._end_relayed_if_unwatched(publication)
             raise
         watch = Watch(watch_id, publication, owner, seat, viewer)
         self._watches[watch_id] = watch
@@ -355,7 +368,8 @@ class StageHost:
 
     async def _end_relayed_if_unwatched(self, publication: Publication) -> None:
         watched = any(w.publication is publication for w in self._watches.values())
-        if not watched and self._relayed.get(publication.id) is publication:
+        wanted = watched or publication.id in self._joining
+        if not wanted and self._relayed.get(publication.id) is publication:
             await self._end_relayed(publication)
 
     async def _end_relayed(self, publication: Publication) -> None:
