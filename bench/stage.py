@@ -28,7 +28,7 @@ relay hop.
 Viewers per core = viewers served / server CPU seconds per second, where a viewer counts
 only for the share of the publisher's frames it received (a server that drops frames does
 not look fast). Every window fails (exit 1) if the publisher's frames stop reaching the
-server or a viewer gets under a tenth of them. A row whose three processes together use
+server or a viewer gets under a tenth of them. A row whose processes together use
 over 85% of the machine is marked SAT: there the load generator, not the server, limits it,
 and the summary leaves it out.
 
@@ -37,8 +37,11 @@ CPU): the publisher notes when each frame's last packet left it, the server when
 for each of 10 sampled viewers, the viewers when it arrived. One network leg's baseline
 (publisher to server, no viewers yet) is measured first. Added = (server sent to viewer -
 publisher sent) - 1 leg: what the server adds, the loopback leg to the viewer being ~0.
-"At viewer" = (viewer arrival - publisher sent) - 2 legs: it also counts the viewers
-process's own queueing, a load-generator artefact, so it is an upper bound. RTP timestamps
+"In server" = (server sent to viewer - server's receiver got the frame's last packet):
+the part of "added" after the server read the packet off its socket (the rest is the wait
+for its loop, or for a core, before that). "At viewer" = (viewer arrival - publisher
+sent) - 2 legs: it also counts the viewers process's own queueing, a load-generator
+artefact, so it is an upper bound. RTP timestamps
 get a random origin per sender: the publisher stamps frames with their capture time, whose
 scheduling jitter makes the gaps distinctive enough to align each viewer's with its own.
 

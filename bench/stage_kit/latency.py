@@ -37,24 +37,36 @@ def added_latency(
     sends: Sequence[Sequence[Sequence[Any]]],
     arrivals: Sequence[Sequence[Sequence[Any]]],
     leg: float,
+    received: Sequence[Sequence[Any]],
 ) -> JsonDict:
-    """Added delay per frame and viewer: at the server's socket, and as the viewer saw it."""
+    """Added delay per frame and viewer: at the server's socket, and as the viewer saw it.
+
+    ``received`` (when the server's receiver got each frame's last packet) splits the added
+    delay: "in server" is from there to the send, so what it leaves out of "added" is the
+    wait before the server read the packet off its socket (its loop busy, or its process
+    not running).
+    """
     published = {ts: t for ts, t in sent}
+    got_at_server = {ts: t for ts, t in received}
     at_server: list[float] = []
+    in_server: list[float] = []
     at_viewer: list[float] = []
     for out, got in zip(sends, arrivals, strict=True):
         offset = _align(published, [ts for ts, _ in out])
-        received = {ts: t for ts, t in got}
+        at_viewer_by_ts = {ts: t for ts, t in got}
         for ts, t in out:
             origin = _lookup(published, ts + offset)
             if origin is None:
                 continue
             at_server.append(t - origin - leg)  # the second leg, loopback, is about 0
-            if ts in received:
-                at_viewer.append(received[ts] - origin - 2 * leg)
-    if len(at_server) < 10 or len(at_viewer) < 10:
+            reached = _lookup(got_at_server, ts + offset)
+            if reached is not None:
+                in_server.append(t - reached)
+            if ts in at_viewer_by_ts:
+                at_viewer.append(at_viewer_by_ts[ts] - origin - 2 * leg)
+    if min(len(at_server), len(at_viewer), len(in_server)) < 10:
         raise BenchError("too few frames matched for the latency")
-    samples = {"added": at_server, "viewer_added": at_viewer}
+    samples = {"added": at_server, "in_server": in_server, "viewer_added": at_viewer}
     return {f"{k}_p{q}_ms": percentile(v, q) * 1000 for k, v in samples.items() for q in (50, 99)}
 
 

@@ -117,8 +117,10 @@ class Stage:
         sends = [noted[s].pop(0) for s, _ in where]  # each server's in its viewers' order
         await asyncio.sleep(0.3)  # frames in flight reach the viewers
         arrivals = await self.viewers.call("arrivals", **picked)
-        sent = await self.publisher.call("sent", since=since - 2.0, until=time.time())
-        return added_latency(sent, sends, arrivals, self.leg)
+        span = {"since": since - 2.0, "until": time.time()}
+        sent = await self.publisher.call("sent", **span)
+        received = await self.server.call("arrivals", kind="video", **span)
+        return added_latency(sent, sends, arrivals, self.leg, received)
 
 
 def _together(samples: list[JsonDict]) -> JsonDict:
