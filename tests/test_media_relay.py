@@ -13,14 +13,23 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+import av
 import pytest
 from aiortc import AudioStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sidestage.platform.errors import NotFound
 from sidestage.realtime.media import hooks
-from sidestage.realtime.media.relay import Relay, RelayRefused, RelayServer
+from sidestage.realtime.media.relay import (
+    FRAME,
+    MAX_BUFFERED,
+    Relay,
+    RelayRefused,
+    RelayServer,
+    _Outlet,
+)
 from sidestage.realtime.media.stage import Relaying, StageHost
 from sidestage.realtime.media_budget import COST, MemoryMediaBudget, Seat
 from tests.media_kit import CONFIG, H264_SKIP, TIMEOUT, MovingPattern
@@ -186,3 +195,52 @@ async def test_the_origin_relays_only_what_it_holds_to_whoever_signs_for_it() ->
             await workers.edge.watch(ROOM + 1, workers.publication_id, "viewer", False)
         viewer = await workers.watch_on_edge("viewer")
         await viewer.frames_of("video", 5)
+
+
+class _Socket:
+    """What an outlet writes to: a transport whose backlog the test sets."""
+
+    def __init__(self) -> None:
+        self.backlog = 0
+        self.frames: list[bytes] = []
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.backlog
+
+    def write(self, data: bytes) -> None:
+        self.frames.append(data)
+
+
+class _VideoTrack:
+    kind = "video"
+
+    def __init__(self) -> None:
+        self.keyframes_asked = 0
+
+    def request_keyframe(self) -> None:
+        self.keyframes_asked += 1
+
+
+def _frame(number: int, keyframe: bool) -> av.Packet:
+    packet = av.Packet(bytes([number]) * 100)
+    packet.pts, packet.is_keyframe = number, keyframe
+    return packet
+
+
+def test_a_backed_up_edge_loses_video_up_to_a_keyframe_not_the_origins_memory() -> None:
+    socket, track = _Socket(), _VideoTrack()
+    outlet = _Outlet(0, track, SimpleNamespace(transport=socket))  # type: ignore[arg-type]
+    outlet(_frame(1, keyframe=True))
+    socket.backlog = MAX_BUFFERED + 1  # the edge stopped reading
+    outlet(_frame(2, keyframe=False))
+    socket.backlog = 0  # it caught up, but frame 2 is gone: deltas until a keyframe are useless
+    outlet(_frame(3, keyframe=False))
+    outlet(_frame(4, keyframe=True))
+    outlet(_frame(5, keyframe=False))
+    sent = [FRAME.unpack(data[: FRAME.size]) for data in socket.frames]
+    assert [(pts, flags) for _, flags, pts, _ in sent] == [(1, 1), (4, 1), (5, 0)]
+    assert all(len(data) == FRAME.size + 100 for data in socket.frames)
+    assert track.keyframes_asked == 1  # so the edge is not left waiting for the next one
