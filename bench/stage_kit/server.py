@@ -229,11 +229,11 @@ class ServerRole:
         return [log for _, log in watched]
 
     async def close(self, request: JsonDict) -> None:
-        await asyncio.gather(*(pc.close() for pc in self.viewer_pcs))
         if self._relay is not None:
             await self._relay.close()
         if self._relay_server is not None:
             await self._relay_server.close()
+        await asyncio.gather(*(pc.close() for pc in self.viewer_pcs))
         if self._publisher is not None:
             await self._publisher.close()
         if self._relay_pc is not None:

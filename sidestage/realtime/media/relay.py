@@ -133,6 +133,10 @@ class RelayServer:
                 await _stream(reader, writer, *found)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             pass  # the edge went away, never spoke, or sent an endless line: just hang up
+        except asyncio.CancelledError:
+            # Only the loop's shutdown cancels this task and nothing awaits it; on Python
+            # 3.11 the streams module reports a handler that ends cancelled as an error.
+            pass
         finally:
             del self._streams[task]
             writer.close()
