@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.accounts.models import Account
+from sidestage.platform.errors import Conflict
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.ballots import Ballots
 from sidestage.rooms.polls.models import Poll, PollStatus
@@ -61,12 +62,12 @@ async def test_votes_at_once_share_one_transaction(db: Factory, world: World) ->
 
 
 async def test_one_failing_vote_fails_alone(db: Factory, world: World) -> None:
-    """A vote in a poll deleted meanwhile fails its own voter, not the batch's."""
+    """A vote by an account deleted meanwhile fails its own voter, not the batch's."""
     poll, people = await _setup(db, world, 3)
     ballots = Ballots(db)
     outcomes = await asyncio.gather(
         ballots.cast(poll.id, people[0], [0]),
-        ballots.cast(987654, people[1], [0]),  # no such poll: the foreign key refuses
+        ballots.cast(poll.id, 987654, [0]),  # no such account: the foreign key refuses
         ballots.cast(poll.id, people[2], [2]),
         return_exceptions=True,
     )
@@ -74,3 +75,32 @@ async def test_one_failing_vote_fails_alone(db: Factory, world: World) -> None:
     assert isinstance(outcomes[1], Exception)
     counts, voters, _ = await _tally(db, poll)
     assert (counts, voters) == ([1, 0, 1], 2)
+
+
+async def _close(db: Factory, poll: Poll) -> None:
+    async with db() as s, s.begin():
+        await s.execute(update(Poll).where(Poll.id == poll.id).values(status=PollStatus.CLOSED))
+
+
+async def test_a_vote_checked_before_its_poll_closed_does_not_count(
+    db: Factory, world: World
+) -> None:
+    """The close commits between the votes' check (done when they arrived) and their
+    write: those votes are refused, the other poll's in the same batch are committed."""
+    closing, people = await _setup(db, world, 4)
+    staying, _ = await _setup(db, world, 0)
+    await _close(db, closing)
+    ballots, commits = Ballots(db), _count_commits(db)
+    outcomes = await asyncio.gather(
+        ballots.cast(closing.id, people[0], [0]),
+        ballots.cast(staying.id, people[1], [1]),
+        ballots.cast(closing.id, people[2], [2]),
+        ballots.cast(staying.id, people[3], [2]),
+        return_exceptions=True,
+    )
+    assert outcomes[1] is None and outcomes[3] is None
+    for refused in (outcomes[0], outcomes[2]):
+        assert isinstance(refused, Conflict) and refused.code == "poll.closed"
+    assert len(commits) == 1  # the refusals cost the batch nothing
+    assert await _tally(db, closing) == ([0, 0, 0], 0, 0)
+    assert await _tally(db, staying) == ([0, 1, 1], 2, 2)

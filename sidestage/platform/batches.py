@@ -22,6 +22,9 @@ from sidestage.platform.db import transaction
 K = TypeVar("K", bound=Hashable)
 R = TypeVar("R")
 W = TypeVar("W")
+# What a batch's ``write`` turned down, by position in the batch: each item's writer gets
+# its exception, and the rest of the batch is committed all the same.
+Refusals = Mapping[int, Exception]
 
 # Keys in one read at most: an IN list of this many parameters is well within SQLite's
 # and PostgreSQL's limits, and a read that size takes a few milliseconds.
@@ -68,14 +71,16 @@ class GroupCommit(Generic[W]):
     """Writes asked for at once, committed in one transaction by ``write(db, items)``.
 
     Each writer waits until its item is committed, so what a person sent is still
-    committed before they are answered. If a batch fails, its items are written one by
-    one, so that one item's failure (its row's parent just deleted) is its own alone.
+    committed before they are answered. ``write`` may turn items down, having written
+    nothing of them, by returning their ``Refusals``. If a batch fails, its items are
+    written one by one, so that one item's failure (its row's parent just deleted) is
+    its own alone.
     """
 
     def __init__(
         self,
         db: async_sessionmaker[AsyncSession],
-        write: Callable[[AsyncSession, list[W]], Awaitable[None]],
+        write: Callable[[AsyncSession, list[W]], Awaitable[Refusals | None]],
     ) -> None:
         self._db = db
         self._write = write
@@ -110,13 +115,20 @@ class GroupCommit(Generic[W]):
         """Whether the batch was committed; a lone item's writer is told its error."""
         try:
             async with transaction(self._db) as db:
-                await self._write(db, [item for item, _ in batch])
+                refused = await self._write(db, [item for item, _ in batch]) or {}
         except Exception as error:
-            if len(batch) == 1 and not batch[0][1].done():
-                batch[0][1].set_exception(error)
-                batch[0][1].exception()  # read: a writer that went away leaves it unawaited
+            if len(batch) == 1:
+                _fail(batch[0][1], error)
             return False
-        for _, done in batch:
-            if not done.done():
+        for index, (_, done) in enumerate(batch):
+            if index in refused:
+                _fail(done, refused[index])
+            elif not done.done():
                 done.set_result(None)
         return True
+
+
+def _fail(done: asyncio.Future[None], error: Exception) -> None:
+    if not done.done():
+        done.set_exception(error)
+        done.exception()  # read: a writer that went away leaves it unawaited

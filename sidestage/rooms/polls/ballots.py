@@ -3,9 +3,15 @@
 When a moderator opens a poll, a room's thousands vote within seconds. Written one
 transaction each, the votes took turns: on SQLite for its single write lock, on
 PostgreSQL for the poll row whose version each vote moves on. Here the votes of a moment
-share one transaction (``platform/batches.py``): a statement each for the ballots, the
-choices replaced, the choices added, and the versions of the polls voted in. Each voter is
-still answered only once their vote is committed.
+share one transaction (``platform/batches.py``): a statement for the versions of the
+polls voted in, then one each for the ballots, the choices replaced and the choices
+added. Each voter is still answered only once their vote is committed.
+
+A vote is checked against its poll when it arrives, and written a moment later. A close
+committed in between must not let it count: the batch moves each poll's version on only
+while the poll is open, before anything else, and writes the votes of the polls it
+moved. From then on the close waits for this batch (PostgreSQL's row lock, SQLite's one
+writer); a poll found closed has its votes answered ``poll.closed``.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, delete, insert, update
+from sqlalchemy import CursorResult, Insert, Table, bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sidestage.platform.batches import GroupCommit
+from sidestage.platform.batches import GroupCommit, Refusals
 from sidestage.platform.db import ByDialect, utcnow
-from sidestage.rooms.polls.models import Poll, PollBallot, PollChoice
+from sidestage.platform.errors import Conflict
+from sidestage.rooms.polls.models import Poll, PollBallot, PollChoice, PollStatus
 
 
 @dataclass(frozen=True)
@@ -39,12 +46,20 @@ class Ballots:
         return self._commits.submit(Vote(poll_id, account_id, tuple(choices)))
 
 
-async def _write(db: AsyncSession, votes: list[Vote]) -> None:
+async def _write(db: AsyncSession, votes: list[Vote]) -> Refusals:
+    still_open = await _count_in_open_polls(db, votes)
+    refused: dict[int, Exception] = {
+        index: Conflict("poll.closed", "This poll is not open for votes.")
+        for index, vote in enumerate(votes)
+        if vote.poll_id not in still_open
+    }
     # A person's later vote in the same batch (another tab) replaces the earlier, as it
     # would have one transaction later. Ordered by poll and person, every process takes
     # the rows' locks in the same order: two batches cannot wait for each other.
-    latest = {(vote.poll_id, vote.account_id): vote for vote in votes}
+    latest = {(v.poll_id, v.account_id): v for v in votes if v.poll_id in still_open}
     cast_now = [latest[key] for key in sorted(latest)]
+    if not cast_now:
+        return refused
     people = [{"poll_id": vote.poll_id, "account_id": vote.account_id} for vote in cast_now]
     now = utcnow()
     await db.execute(_STATEMENTS.ballot(db), [{**person, "updated_at": now} for person in people])
@@ -55,13 +70,21 @@ async def _write(db: AsyncSession, votes: list[Vote]) -> None:
         for option in vote.choices
     ]
     await db.execute(_STATEMENTS.add_choice, chosen)
-    # Last before the commit: the poll row's lock orders the polls' tallies, and is held
-    # only until the commit. Through the table, not the mapped class: the version is no
-    # part of what rooms keep of a poll (``platform/epochs.py``).
+    return refused
+
+
+async def _count_in_open_polls(db: AsyncSession, votes: list[Vote]) -> set[int]:
+    """The polls still open, each one's version moved on by its votes in this batch (one
+    per vote cast, so the next tally always reads newer). In poll order, so batches take
+    the polls' row locks in one order. Through the table, not the mapped class: the
+    version is no part of what rooms keep of a poll (``platform/epochs.py``)."""
     counted = Counter(vote.poll_id for vote in votes)
-    await db.execute(
-        _STATEMENTS.count, [{"poll": poll, "votes": n} for poll, n in sorted(counted.items())]
-    )
+    still_open = set()
+    for poll, n in sorted(counted.items()):
+        moved = await db.execute(_STATEMENTS.count, {"poll": poll, "votes": n})
+        if cast(CursorResult[Any], moved).rowcount:
+            still_open.add(poll)
+    return still_open
 
 
 class _Statements:
@@ -81,7 +104,7 @@ class _Statements:
         self.add_choice = insert(choices)
         self.count = (
             update(polls)
-            .where(polls.c.id == bindparam("poll"))
+            .where(polls.c.id == bindparam("poll"), polls.c.status == PollStatus.OPEN)
             .values(version=polls.c.version + bindparam("votes"))
         )
 

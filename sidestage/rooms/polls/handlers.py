@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pydantic import Field
@@ -77,9 +78,14 @@ async def close_poll(ctx: Context, p: PollIn) -> dict[str, Any]:
 )
 async def vote(ctx: Context, p: VoteIn) -> dict[str, Any]:
     poll = await service.vote(ctx, p.poll_id, p.choices)
-    ctx.connection.voted_polls[poll.id] = poll.session_id
-    if poll.results_shown == ResultsShown.AFTER_VOTE:
-        ctx.outbox.after_commit.append(
-            lambda: ctx.services.transport.join(ctx.connection.sid, poll_voters(poll.id))
-        )
+    # After the vote's own write (the step before): a vote refused there, the poll closed
+    # meanwhile, leaves the connection as if it had not voted.
+    after_vote = poll.results_shown == ResultsShown.AFTER_VOTE
+    ctx.outbox.after_commit.append(partial(_voted, ctx, poll.id, poll.session_id, after_vote))
     return {"choices": sorted(set(p.choices))}
+
+
+async def _voted(ctx: Context, poll_id: int, session_id: int, results_after_vote: bool) -> None:
+    ctx.connection.voted_polls[poll_id] = session_id
+    if results_after_vote:
+        await ctx.services.transport.join(ctx.connection.sid, poll_voters(poll_id))
