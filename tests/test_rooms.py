@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import socketio
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.engine import Engine
 
 from sidestage.platform.access.models import Role
 from sidestage.platform.accounts.models import Account
@@ -205,6 +206,39 @@ async def test_one_vote_per_person_across_tabs(world: World) -> None:
     assert sum(results["counts"]) == 1
     async with world.db() as s:  # type: ignore[attr-defined]
         assert await s.scalar(select(func.count()).select_from(PollBallot)) == 1
+
+
+def _reads_of_a_poll_by_id(statements: list[str]) -> int:
+    return sum(
+        1 for text in statements if text.startswith("SELECT polls.id") and "polls.id = " in text
+    )
+
+
+async def test_a_vote_burst_finds_its_poll_in_the_room_snapshot(world: World) -> None:
+    """Votes look their poll up in the room's snapshot, not in the database: stock, each
+    vote read it twice. The results ticker still reads it once per tally it sends."""
+    room = {"session_id": world.public.id}
+    moderator = await world.with_role(Role.MODERATOR, session_id=world.public.id)
+    voters = [await world.guest(f"Voter {n}") for n in range(20)]
+    for person in [moderator, *voters]:
+        await person.ok("room.enter", room)
+    made = await moderator.ok("poll.create", {**room, "question": "?", "options": ["a", "b"]})
+    poll = {"poll_id": made["poll_id"]}
+    await moderator.ok("poll.open", poll)
+    await voters[0].ok("poll.vote", {**poll, "choices": [0]})  # learns the poll's room
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, text: str, *rest: Any) -> None:
+        statements.append(text)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        await asyncio.gather(*(v.ok("poll.vote", {**poll, "choices": [1]}) for v in voters[1:]))
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    results = await moderator.wait_for("poll.results_changed", lambda r: r["voters"] == 20)
+    assert results["counts"] == [1, 19]
+    assert _reads_of_a_poll_by_id(statements) < len(voters) - 1  # stock: twice per vote
 
 
 async def test_questions(world: World) -> None:

@@ -125,7 +125,7 @@ class Dispatcher:
     ) -> RoomConfig | None:
         if command.room is None:
             return None
-        session_id = await command.room(db, payload)
+        session_id = await command.room(db, payload, self.services)
         if session_id is None:
             raise NotFound(f"{feature}.not_found", "There is no such item.")
         try:

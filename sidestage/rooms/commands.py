@@ -64,7 +64,7 @@ class Context:
 
 
 Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
-RoomResolver = Callable[[AsyncSession, Any], Awaitable[int | None]]
+RoomResolver = Callable[[AsyncSession, Any, RoomServices], Awaitable[int | None]]
 
 
 @dataclass(frozen=True)
@@ -105,14 +105,14 @@ class Registry:
         return register
 
 
-async def by_session_id(db: AsyncSession, payload: Any) -> int | None:
+async def by_session_id(db: AsyncSession, payload: Any, services: RoomServices) -> int | None:
     return getattr(payload, "session_id", None)
 
 
 def room_of(model: type[Any], field: str) -> RoomResolver:
     """The room of the item a payload names by id (a message, a poll, a question)."""
 
-    async def resolve(db: AsyncSession, payload: Any) -> int | None:
+    async def resolve(db: AsyncSession, payload: Any, services: RoomServices) -> int | None:
         found = await db.get(model, getattr(payload, field))
         return int(found.session_id) if found is not None else None
 

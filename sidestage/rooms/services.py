@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -75,3 +75,5 @@ class RoomServices:
     snapshots: RoomSnapshots
     arrivals: Arrivals
     ballots: Ballots
+    # Poll -> the room it was last seen open in: where a vote looks first (polls/service.py).
+    poll_rooms: dict[int, int] = field(default_factory=dict)

@@ -73,7 +73,7 @@ async def close_poll(ctx: Context, p: PollIn) -> dict[str, Any]:
     "poll.vote",
     VoteIn,
     Permission.PARTICIPANT,
-    room=poll_room,
+    room=service.vote_room,
     summary="Vote, or change one's vote while the poll is open",
 )
 async def vote(ctx: Context, p: VoteIn) -> dict[str, Any]:

@@ -43,6 +43,9 @@ class RoomSnapshot:
     upvoters: frozenset[int]  # people who upvoted a question here
     speakers: list[OnStage]  # the stage's lineup
 
+    def open_poll(self, poll_id: int) -> Poll | None:
+        return next((poll for poll, _ in self.open_polls if poll.id == poll_id), None)
+
 
 QuestionOrder = tuple[bool, int, int]  # sorts as the room lists questions (qa.room_order)
 
