@@ -57,6 +57,18 @@ async def test_entering_rooms(world: World) -> None:
     assert (await invited.call("room.enter", {"session_id": world.closed.id}))["ok"]
 
 
+async def test_a_connection_flooding_commands_is_told_to_slow_down_alone(world: World) -> None:
+    token = await guest_token(world.http, "Flooder")
+    flooding, other_tab = await world.connect(token), await world.connect(token)
+    room = {"session_id": world.public.id}
+    answers = [await flooding.call("room.enter", room) for _ in range(31)]
+    assert all(answer["ok"] for answer in answers[:30])
+    refused = answers[30]["error"]
+    assert refused["code"] == "server.rate_limited"
+    assert 0 < refused["details"]["retry_after"] <= 5
+    assert (await other_tab.call("room.enter", room))["ok"]  # the limit is the connection's
+
+
 async def test_reconnect_catches_up_without_gaps_or_doubles(world: World) -> None:
     room = {"session_id": world.public.id}
     writer, reader = await world.guest("Writer"), await world.guest("Reader")
