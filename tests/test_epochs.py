@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sidestage.platform.access.models import Role
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction
-from sidestage.platform.epochs import Copies, Epochs
+from sidestage.platform.epochs import Copies, Epochs, settled
+from sidestage.platform.hot_store import connect_redis
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.polls.models import PollBallot
+from tests.conftest import REDIS_URL
 from tests.helpers import bearer, registered_token, user_with_role
 from tests.rooms_world import World
 
@@ -82,6 +84,32 @@ async def test_a_room_s_rows_move_only_that_room_s_epoch(db: Factory, world: Wor
     assert await epochs.current() == before[0]
     assert await epochs.of_room(room) != before[1]
     assert await epochs.of_room(other) == before[2]
+
+
+async def test_a_command_reads_its_room_s_epoch_once(db: Factory, world: World) -> None:
+    """Through Redis, as processes share them: the global and the room's epoch come from
+    one read, and a command (one database session) keeps the room's epoch it first read,
+    as it keeps the global one; the next command reads the room's change."""
+    redis = connect_redis(REDIS_URL)
+    epochs, room = Epochs(redis), world.public.id
+    try:
+        assert await epochs.current_and_room(room) == (
+            await epochs.current(),
+            await epochs.of_room(room),
+        )
+        async with db() as command:
+            first = await epochs.of_room_in(command, room)
+            async with transaction(db) as s:  # meanwhile, a message in the room
+                author = (await _guest(s)).id
+                s.add(ChatMessage(session_id=room, account_id=author, author_name="N", text="hi"))
+            await settled()
+            assert await epochs.of_room_in(command, room) == first
+        async with db() as next_command:
+            assert await epochs.of_room_in(next_command, room) == await epochs.of_room(room)
+            assert await epochs.of_room_in(next_command, room) != first
+    finally:
+        epochs.close()
+        await redis.aclose()
 
 
 async def test_a_rolled_back_change_keeps_the_epoch(db: Factory) -> None:

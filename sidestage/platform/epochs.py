@@ -38,6 +38,7 @@ ROOM_KEY = "sidestage:epoch:room:{}"
 MAX_AGE = 300.0  # seconds a copy is trusted at most (bumps are what count; this is the net)
 MOVED = "sidestage.epoch_moved"  # flags in a session's ``info``
 MOVED_ROOMS = "sidestage.epoch_moved_rooms"
+ROOM_EPOCHS_READ = "sidestage.room_epochs_read"  # room -> its epoch, read in this session
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -90,11 +91,31 @@ class Epochs:
 
     async def of_room(self, room: int) -> Epoch:
         """The epoch and the room's own: a copy of the room's state is good while both are."""
-        local = (_watch.local, _watch.rooms.get(room, 0))
+        return (await self.current_and_room(room))[1]
+
+    async def current_and_room(self, room: int) -> tuple[Epoch, Epoch]:
+        """``current()`` and ``of_room(room)`` from one read (one round trip to Redis)."""
+        local, local_room = _watch.local, _watch.rooms.get(room, 0)
         if self.redis is None:
-            return local
-        shared = await self.redis.mget(KEY, ROOM_KEY.format(room))
-        return local + tuple(int(count or 0) for count in shared)
+            return (local,), (local, local_room)
+        counts = await self.redis.mget(KEY, ROOM_KEY.format(room))
+        shared, shared_room = (int(count or 0) for count in counts)
+        return (local, shared), (local, local_room, shared, shared_room)
+
+    async def of_room_in(self, db: AsyncSession, room: int) -> Epoch:
+        """``of_room``, read once per database session, that is per command, as the
+        dispatcher reads the global epoch once: each read is a round trip to Redis when
+        processes share the epochs. The first read is still before the room's rows."""
+        read: dict[int, Epoch] = db.info.setdefault(ROOM_EPOCHS_READ, {})
+        epoch = read.get(room)
+        if epoch is None:
+            epoch = read[room] = await self.of_room(room)
+        return epoch
+
+    @staticmethod
+    def read_for_room(db: AsyncSession, room: int, epoch: Epoch) -> None:
+        """What ``of_room_in`` answers in ``db`` for ``room`` from now on (read earlier)."""
+        db.info.setdefault(ROOM_EPOCHS_READ, {})[room] = epoch
 
     def close(self) -> None:
         if self.redis is not None:

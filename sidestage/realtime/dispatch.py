@@ -30,7 +30,14 @@ from sidestage.platform.errors import (
 )
 from sidestage.platform.ratelimit import MemoryRateLimiter
 from sidestage.platform.text import find_nul
-from sidestage.rooms.commands import Command, Connection, Context, Identity, Permission
+from sidestage.rooms.commands import (
+    Command,
+    Connection,
+    Context,
+    Identity,
+    Permission,
+    by_session_id,
+)
 from sidestage.rooms.events import Outbox
 from sidestage.rooms.room.config import RoomConfig
 from sidestage.rooms.services import RoomServices
@@ -105,7 +112,7 @@ class Dispatcher:
         outbox = Outbox()
         try:
             async with transaction_if_used(self.services.db) as db:
-                epoch = await self.services.epochs.current()  # before any row is read
+                epoch = await self._epoch(db, command, payload)  # before any row is read
                 account, viewer = await _who(db, connection, epoch)
                 room = await self._room(db, command, feature, payload, epoch)
                 session = None if room is None else room.session
@@ -123,6 +130,17 @@ class Dispatcher:
             await step()
         await self.publish(outbox)
         return result
+
+    async def _epoch(self, db: AsyncSession, command: Command, payload: Any) -> Epoch:
+        """The epoch; for a command naming its room, that room's too, in the same read
+        (one round trip to Redis instead of two, for most room commands)."""
+        epochs = self.services.epochs
+        session_id = getattr(payload, "session_id", None) if command.room is by_session_id else None
+        if not isinstance(session_id, int):
+            return await epochs.current()
+        epoch, room_epoch = await epochs.current_and_room(session_id)
+        epochs.read_for_room(db, session_id, room_epoch)
+        return epoch
 
     async def _room(
         self, db: AsyncSession, command: Command, feature: str, payload: Any, epoch: Epoch

@@ -24,7 +24,6 @@ from sidestage.rooms.services import RoomServices
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_POLL_HINTS = 10_000
-ROOM_EPOCHS_READ = "sidestage.polls.room_epochs"  # in a command's session's info
 
 
 async def create(
@@ -115,15 +114,9 @@ async def vote_room(db: AsyncSession, payload: Any, services: RoomServices) -> i
 async def open_in_snapshot(
     db: AsyncSession, services: RoomServices, session_id: int, poll_id: int
 ) -> Poll | None:
-    """The poll, detached and read only, if the room's current snapshot has it open.
-
-    The room's epoch is read once per command (kept in its database session's ``info``),
-    as the dispatcher reads the global one: a vote asks twice, and each read is a round
-    trip to Redis when processes share the epochs."""
-    read = db.info.setdefault(ROOM_EPOCHS_READ, {})
-    epoch = read.get(session_id)
-    if epoch is None:
-        epoch = read[session_id] = await services.epochs.of_room(session_id)  # before rows
+    """The poll, detached and read only, if the room's current snapshot has it open (a
+    vote asks twice: the room's epoch is read once)."""
+    epoch = await services.epochs.of_room_in(db, session_id)  # before the room's rows
     shared = await services.snapshots.get(db, session_id, epoch)
     return shared.open_poll(poll_id)
 

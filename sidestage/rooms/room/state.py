@@ -22,7 +22,7 @@ from sidestage.rooms.stage import service as stage
 async def room_state(ctx: Context, session: Session, since: int | None) -> dict[str, Any]:
     moderator = ctx.viewer.moderates(session)
     assert ctx.room is not None
-    epoch = await ctx.services.epochs.of_room(session.id)  # before the room's rows
+    epoch = await ctx.services.epochs.of_room_in(ctx.db, session.id)  # before the room's rows
     shared = await ctx.services.snapshots.get(ctx.db, session.id, epoch)
     state: dict[str, Any] = {
         "session_id": session.id,
