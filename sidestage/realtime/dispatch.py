@@ -132,8 +132,9 @@ class Dispatcher:
         return result
 
     async def _epoch(self, db: AsyncSession, command: Command, payload: Any) -> Epoch:
-        """The epoch; for a command naming its room, that room's too, in the same read
-        (one round trip to Redis instead of two, for most room commands)."""
+        """The epoch; for a command naming its room, that room's too, in the same read: a
+        command reading the room's snapshot (``room.enter``) then makes one round trip to
+        Redis for both instead of two, and the others' one read costs what it did."""
         epochs = self.services.epochs
         session_id = getattr(payload, "session_id", None) if command.room is by_session_id else None
         if not isinstance(session_id, int):
