@@ -42,9 +42,9 @@ publisher sent) - 1 leg: what the server adds, the loopback leg to the viewer be
 the part of "added" after the server read the packet off its socket (the rest is the wait
 for its loop, or for a core, before that). "At viewer" = (viewer arrival - publisher
 sent) - 2 legs: it also counts the viewers process's own queueing, a load-generator
-artefact, so it is an upper bound. RTP timestamps
-get a random origin per sender: the publisher stamps frames with their capture time, whose
-scheduling jitter makes the gaps distinctive enough to align each viewer's with its own.
+artefact, so it is an upper bound. RTP timestamps get a random origin per sender: the
+publisher stamps frames with their capture time, whose scheduling jitter makes the gaps
+distinctive enough to align each viewer's with its own.
 
 Output: a table, then one JSON line. Targets (PASS/FAIL, a result, not an error): at least
 300 video viewers per core, at most 5 ms added per hop.
