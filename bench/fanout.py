@@ -14,7 +14,10 @@ itself, and reports its own CPU. The servers, each alone on the machine in turn:
 Phases, in one room (the demo's public side event for Sidestage):
 
 1. join storm: 1,000 participants connect and enter at once; seconds, joins a second,
-   and the server's resident memory per participant, read once they are idle (KB/p);
+   and the server's resident memory per participant, read once they are idle (KB/p).
+   Connections the kernel turned away from a full accept queue are counted (JSON and a
+   note under the row): each costs its client a second. All three servers listen with
+   the same backlog as ``sidestage serve``;
 2. fan-out capacity: chat at 30 messages a second into the 1,000 for 5 s; deliveries a
    second and server CPU (user + system, from /proc) per delivery;
 3. latency: 1,000 more join, then 10 messages a second into the 2,000 for 10 s; p50 and
@@ -174,6 +177,9 @@ async def run(quick: bool, names: list[str], cluster: bool) -> None:
         for name in names:
             rows[name] = await measure(name, quick, Path(workdir))
             print(line(name, rows[name]), flush=True)
+            overflows = rows[name]["joins"]["listen_overflows"]
+            if overflows:
+                print(f"  ({overflows} joins found the accept queue full: 1 s lost each)")
         clustered = await measure_cluster(quick, Path(workdir)) if cluster else None
     if clustered:
         print("\n" + cluster_lines(clustered), flush=True)

@@ -28,6 +28,11 @@ from sidestage.platform.program.schedule_import import import_schedule
 from sidestage.platform.settings import Settings, load_settings
 
 EXIT_USAGE, EXIT_INPUT, EXIT_CONFIG = 2, 3, 4
+# Connections the kernel holds for ``serve`` before it accepts them. When a session starts,
+# hundreds connect in the same second; past a full queue the kernel drops their SYNs, and
+# each client waits a whole second before trying again. aiohttp's default is 128 (Node's
+# 511); Linux caps the value at net.core.somaxconn (4096 on current kernels).
+LISTEN_BACKLOG = 2048
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,7 +114,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Sidestage serving on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)
     tune_for_serving()
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, backlog=LISTEN_BACKLOG, print=None)
     return 0
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SCHEDULES
+from tests.live import ServerProcess
 
 
 def _run(
@@ -101,3 +107,46 @@ def test_production_refuses_the_development_secret(tmp_path: Path) -> None:
     env = {"SIDESTAGE_ENV": "production", "SIDESTAGE_DATA_DIR": str(tmp_path)}
     result = _run(["migrate"], env)
     assert result.returncode == 4 and "SIDESTAGE_SECRET" in result.stderr
+
+
+def test_serve_holds_a_join_storm_while_it_is_busy(sqlite_template: Path, tmp_path: Path) -> None:
+    """When a session starts, hundreds connect in the same second. With the server unable
+    to accept for a moment (here: stopped), the kernel must keep them all queued: past a
+    full queue it drops their SYNs, and each client would wait a second to try again."""
+    database = tmp_path / "sidestage.db"
+    shutil.copyfile(sqlite_template, database)
+    server = ServerProcess(f"sqlite+aiosqlite:///{database}", None, str(tmp_path / "var"))
+    storm = min(1000, _somaxconn() - 1)
+    sockets: list[socket.socket] = []
+    try:
+        server.wait_ready()
+        server.process.send_signal(signal.SIGSTOP)
+        for _ in range(storm):
+            sockets.append(socket.socket())
+            sockets[-1].setblocking(False)
+            sockets[-1].connect_ex(("127.0.0.1", server.port))
+        assert _connected(sockets, within=30.0) == storm
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+        for opened in sockets:
+            opened.close()
+        server.stop()
+
+
+def _somaxconn() -> int:
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+def _connected(sockets: list[socket.socket], within: float) -> int:
+    """How many of ``sockets`` finish connecting before ``within`` seconds pass."""
+    pending = {s.fileno(): s for s in sockets}
+    done = 0
+    poller = select.poll()
+    for fd in pending:
+        poller.register(fd, select.POLLOUT)
+    deadline = time.monotonic() + within
+    while pending and time.monotonic() < deadline:
+        for fd, _ in poller.poll(100):
+            poller.unregister(fd)
+            done += pending.pop(fd).getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+    return done

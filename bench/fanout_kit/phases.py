@@ -63,16 +63,28 @@ class Load:
 
 async def join_storm(load: Load, server: Server, count: int) -> JsonDict:
     """``count`` participants connect and enter at once; also what each costs in memory."""
-    memory_before = server.memory()
+    memory_before, overflows_before = server.memory(), listen_overflows()
     tokens = server.tokens[load.joined : load.joined + count]
     joined = await load.join([server.url], server.room, tokens)
+    overflows = listen_overflows() - overflows_before
     await asyncio.sleep(IDLE_SETTLE)  # joins' transient buffers and tasks are done with
     return {
         "joins": count,
         "seconds": joined["seconds"],
         "per_s": count / joined["seconds"],
         "bytes_per_participant": (server.memory() - memory_before) / count,
+        "listen_overflows": overflows,
     }
+
+
+def listen_overflows() -> int:
+    """Connections the kernel turned away from a full accept queue, machine-wide so far
+    (Linux's TcpExt ListenOverflows). Each such client tries again only a second later,
+    so a join storm with any of them takes over a second, however fast the server."""
+    with open("/proc/net/netstat") as stats:
+        lines = [line.split() for line in stats if line.startswith("TcpExt:")]
+    names, values = lines[0], lines[1]
+    return int(values[names.index("ListenOverflows")])
 
 
 async def broadcast(

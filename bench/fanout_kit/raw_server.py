@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sidestage.cli import LISTEN_BACKLOG
 from sidestage.realtime.fanout import text_frame
 
 OPEN = json.dumps(
@@ -93,7 +94,10 @@ def main() -> None:
     app = web.Application()
     app.router.add_get("/socket.io/", socket_io)
     app.cleanup_ctx.append(results_ticker)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    port = int(sys.argv[1])
+    web.run_app(
+        app, host="127.0.0.1", port=port, backlog=LISTEN_BACKLOG, print=None, access_log=None
+    )
 
 
 if __name__ == "__main__":

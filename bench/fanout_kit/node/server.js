@@ -43,4 +43,6 @@ setInterval(() => {
   dirty.clear();
 }, 100);
 
-http.listen(port, "127.0.0.1", () => console.log("ready"));
+// The same accept queue as `sidestage serve` (sidestage/cli.py, LISTEN_BACKLOG): the join
+// storm then compares the servers, not the kernel's queue (Node's default is 511).
+http.listen(port, "127.0.0.1", 2048, () => console.log("ready"));
