@@ -368,9 +368,7 @@ async def test_a_disconnect_during_entry_leaves_no_one_counted(
     realtime = world.http.server.app[REALTIME]
     services = realtime.services
     reached, release = asyncio.Event(), asyncio.Event()
-    owner, name = (
-        (services.presence, "join") if held_at == "presence" else (services.arrivals, "open")
-    )
+    owner, name = (services.presence, "join") if held_at == "presence" else (services.stays, "open")
     original = getattr(owner, name)
 
     async def held(*arguments: Any) -> Any:

@@ -38,7 +38,7 @@ from sidestage.realtime.media_remote import RemoteStage
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
 from sidestage.rooms import handlers
-from sidestage.rooms.attendance.arrivals import Arrivals
+from sidestage.rooms.attendance.stays import Stays
 from sidestage.rooms.commands import Command, Connection
 from sidestage.rooms.events import Outbox, user
 from sidestage.rooms.polls.ballots import Ballots
@@ -108,7 +108,7 @@ class Realtime:
             epochs,
             room_configs(),
             room_snapshots(),
-            Arrivals(db),
+            Stays(db),
             Ballots(db),
         )
         self.transport.on_remove = lambda account, session: self._remove_local(

@@ -13,7 +13,7 @@ from sidestage.rooms.events import Audience
 from sidestage.rooms.presence import Presence
 
 if TYPE_CHECKING:  # they import the features, which import this module
-    from sidestage.rooms.attendance.arrivals import Arrivals
+    from sidestage.rooms.attendance.stays import Stays
     from sidestage.rooms.polls.ballots import Ballots
     from sidestage.rooms.room.config import RoomConfigs
     from sidestage.rooms.room.snapshot import RoomSnapshots
@@ -73,7 +73,7 @@ class RoomServices:
     epochs: Epochs
     configs: RoomConfigs
     snapshots: RoomSnapshots
-    arrivals: Arrivals
+    stays: Stays
     ballots: Ballots
     # Poll -> the room it was last seen open in: where a vote looks first (polls/service.py).
     poll_rooms: dict[int, int] = field(default_factory=dict)

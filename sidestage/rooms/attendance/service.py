@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Insert, Integer, Table, bindparam, insert, select, update
+from sqlalchemy import Insert, Integer, Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.accounts.models import Account
@@ -38,8 +38,25 @@ def _open_unless_open() -> Insert:
     return insert(stays).from_select(columns, new, include_defaults=False)
 
 
+def _close_if_open() -> Update:
+    stays = cast(Table, AttendanceInterval.__table__)
+    # Named apart from the columns: an UPDATE keeps the columns' own names for its SET.
+    ended = bindparam("ended", type_=UTCDateTime)
+    return (
+        update(stays)
+        .where(
+            stays.c.session_id == bindparam("stay_session"),
+            stays.c.account_id == bindparam("stay_account"),
+            stays.c.ended_at.is_(None),
+        )
+        .values(ended_at=ended, last_seen_at=ended)
+    )
+
+
 # Start a stay unless one is already open (another tab, another process); ``now`` is when.
 OPEN_UNLESS_OPEN = _open_unless_open()
+# End the person's open stay in the room, if any, at ``ended``.
+CLOSE_IF_OPEN = _close_if_open()
 
 
 async def close_interval(db: AsyncSession, session_id: int, account_id: int) -> None:

@@ -11,7 +11,6 @@ from pydantic import Field
 from sidestage.platform.access.service import inviting_organization
 from sidestage.platform.errors import Conflict, Forbidden, InvalidInput
 from sidestage.rooms import events as audience
-from sidestage.rooms.attendance import service as attendance
 from sidestage.rooms.commands import Connection, Context, Payload, Permission, registry
 from sidestage.rooms.common import MAX_ID, require_person
 from sidestage.rooms.room import events, service
@@ -67,7 +66,7 @@ async def _arrive(ctx: Context, organization_id: int | None) -> None:
     # person in the room, or not at all (then ``_depart_if_gone`` sees to it).
     expected = None
     if await services.presence.join(session_id, ctx.account.id):
-        expected = services.arrivals.expect(session_id, ctx.account.id)
+        expected = services.stays.expect(session_id, ctx.account.id)
         stay = partial(_open_stay, services, connection, session_id, organization_id, expected)
         ctx.outbox.after_commit.append(stay)  # first: the channels are joined only after it
     connection.rooms.add(session_id)
@@ -100,7 +99,7 @@ async def _open_stay(
     """Committed with other arrivals, before the answer; if that fails, the person has
     not arrived."""
     try:
-        await services.arrivals.open(session_id, connection.account_id, organization_id, expected)
+        await services.stays.open(session_id, connection.account_id, organization_id, expected)
     except Exception:
         await _undo_arrival(services, connection, session_id, expected)
         raise
@@ -110,7 +109,7 @@ async def _undo_arrival(
     services: RoomServices, connection: Connection, session_id: int, expected: Future[None] | None
 ) -> None:
     if expected is not None:
-        services.arrivals.abandon(session_id, connection.account_id, expected)
+        services.stays.abandon(session_id, connection.account_id, expected)
     if session_id in connection.rooms:  # else a disconnect's departure saw to it
         connection.rooms.discard(session_id)
         await services.presence.leave(session_id, connection.account_id)
@@ -135,9 +134,7 @@ async def depart(services: RoomServices, connection: Connection, session_id: int
     for channel in channels + [audience.poll_voters(p) for p in voted]:
         await services.transport.leave(connection.sid, channel)
     if await services.presence.leave(session_id, connection.account_id):
-        await services.arrivals.written(session_id, connection.account_id)
-        async with services.db() as db, db.begin():
-            await attendance.close_interval(db, session_id, connection.account_id)
+        await services.stays.close(session_id, connection.account_id)
 
 
 async def depart_all(services: RoomServices, connection: Connection) -> None:
