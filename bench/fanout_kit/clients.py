@@ -85,8 +85,9 @@ class ClientsRole:
 
     async def send(self, request: JsonDict) -> JsonDict:
         """In each of ``rooms`` at once: ``rate`` messages a second for ``seconds``, spread
-        over ``senders`` of its connections not used to send before. Each room's schedule
-        starts ``phases[room]`` of an interval late: rooms chat independently, not in step."""
+        over ``senders`` of its connections, the next ones along: each sends again only once
+        all have sent. Each room's schedule starts ``phases[room]`` of an interval late:
+        rooms chat independently, not in step."""
         rooms, phases = request["rooms"], request["phases"]
         answers = await asyncio.gather(
             *(self._send_into(room, phases[str(room)], request) for room in rooms)
@@ -95,11 +96,13 @@ class ClientsRole:
         return {"refused": refused[:3]}
 
     async def _send_into(self, room: int, phase: float, request: JsonDict) -> list[Any]:
-        wanted, first = request["senders"], self._next_sender[room]
-        senders = self.rooms[room][first : first + wanted]
+        wanted, first, members = request["senders"], self._next_sender[room], self.rooms[room]
+        if len(members) < wanted:
+            raise RuntimeError(f"only {len(members)} connections in {room} to send from")
+        if first + wanted > len(members):
+            first = 0  # all have sent once: again from the first, a phase or more ago
+        senders = members[first : first + wanted]
         self._next_sender[room] = first + wanted
-        if len(senders) < wanted:
-            raise RuntimeError(f"only {len(self.rooms[room])} connections in {room} to send from")
         interval, count = 1.0 / request["rate"], int(request["rate"] * request["seconds"])
         start = time.monotonic() + phase * interval
         pending = []
