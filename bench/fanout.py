@@ -1,6 +1,6 @@
 """Socket.IO fan-out on this machine: Sidestage beside a Node socket.io server and a raw one.
 
-    .venv/bin/python bench/fanout.py            # about 10 minutes
+    .venv/bin/python bench/fanout.py            # about 3 minutes
     .venv/bin/python bench/fanout.py --quick    # smaller rooms, shorter windows
 
 One load generator (``fanout_kit/clients.py``, one process per core) drives all three
@@ -117,6 +117,7 @@ async def measure_all(names: list[str], quick: bool, workdir: Path) -> dict[str,
         for name in names:
             server = await start(name, 2 * plan["join"] + 1, workdir)
             stands.append(Stand(name, server, await generators()))
+        await _settled([stand.server for stand in stands])
         rows: dict[str, dict[str, Any]] = {stand.name: {} for stand in stands}
         for stand in stands:
             rows[stand.name]["joins"] = await join_storm(stand.load, stand.server, plan["join"])
@@ -134,6 +135,18 @@ async def measure_all(names: list[str], quick: bool, workdir: Path) -> dict[str,
         for stand in stands:
             await stand.load.close()
             await stand.server.stop()
+
+
+async def _settled(servers: list[Server], within: float = 30.0) -> None:
+    """Until no server is still busy starting up (Sidestage's first program reads, Node's
+    compiling), which would otherwise land in the first join storm: each used under 2% of
+    a core over the last half second, or ``within`` seconds have passed."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        before = [server.cpu() for server in servers]
+        await asyncio.sleep(0.5)  # the window the CPU is read over
+        if all(server.cpu() - used < 0.01 for server, used in zip(servers, before, strict=True)):
+            return
 
 
 async def _latency_and_votes(stand: Stand, plan: dict[str, Any]) -> dict[str, Any]:
