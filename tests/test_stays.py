@@ -90,8 +90,8 @@ async def test_departures_at_once_share_one_transaction(db: Factory, world: Worl
     assert await _open_stays(db, room) == []
     assert len(commits) == 1
     async with db() as s:
-        ended = await s.scalars(select(AttendanceInterval.ended_at))
-        assert all(at is not None for at in ended)
+        ended = list(await s.scalars(select(AttendanceInterval.ended_at)))
+        assert len(ended) == len(people) and all(at is not None for at in ended)
 
 
 async def test_leaving_and_coming_back_at_once_is_written_in_order(

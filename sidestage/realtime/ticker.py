@@ -136,8 +136,7 @@ class Ticker:
         await presence.heartbeat()
         gone = await presence.sweep_dead()
         async with transaction(self.services.db) as db:
-            for session_id, account_id in gone:
-                await attendance.close_interval(db, session_id, account_id)
+            await attendance.close_stays(db, gone)
             if time.monotonic() - self._last_touch >= TOUCH_EVERY:
                 self._last_touch = time.monotonic()
                 await attendance.touch(db, presence.local_pairs())

@@ -59,17 +59,12 @@ OPEN_UNLESS_OPEN = _open_unless_open()
 CLOSE_IF_OPEN = _close_if_open()
 
 
-async def close_interval(db: AsyncSession, session_id: int, account_id: int) -> None:
+async def close_stays(db: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
+    """End the open stays, if any, of these (room, person) pairs now: one statement."""
     now = utcnow()
-    await db.execute(
-        update(AttendanceInterval)
-        .where(
-            AttendanceInterval.session_id == session_id,
-            AttendanceInterval.account_id == account_id,
-            AttendanceInterval.ended_at.is_(None),
-        )
-        .values(ended_at=now, last_seen_at=now)
-    )
+    endings = [{"stay_session": s, "stay_account": a, "ended": now} for s, a in pairs]
+    if endings:
+        await db.execute(CLOSE_IF_OPEN, endings)
 
 
 async def touch(db: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
