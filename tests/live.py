@@ -30,6 +30,15 @@ from sidestage.web.app import create_app
 WAIT = 10.0
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """For what nobody announces (a client's upgrade, a server's disconnect): look again."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+
 class Client:
     """A standard python-socketio client that remembers every event it receives."""
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 import socketio
 from redis.asyncio import Redis
@@ -21,7 +23,8 @@ from sidestage.realtime import fanout
 from sidestage.realtime.fanout import FanoutStats, text_frame
 from sidestage.realtime.server import REALTIME
 from tests.conftest import REDIS_URL
-from tests.live import WAIT, Client
+from tests.helpers import guest_token
+from tests.live import WAIT, Client, until
 from tests.rooms_world import World
 
 STANDARD_CLIENT = Path(__file__).parent / "browser" / "standard_client.mjs"
@@ -99,6 +102,95 @@ async def test_standard_clients_receive_broadcasts_through_the_fast_path(world: 
     # read) were written directly; the polling client's were queued.
     assert replies(world).direct - answered.direct >= 5
     assert replies(world).queued - answered.queued >= 1
+
+
+class EngineIOByHand:
+    """An engine.io client that stays on long-polling until told to upgrade: what a
+    browser does when its websocket opens a moment after it entered the room."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self.http = http
+        self.base = f"{url.rstrip('/')}/socket.io/?EIO=4"
+        self.sid = ""
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+
+    async def open(self, token: str) -> None:
+        (opened,) = await self._poll(f"{self.base}&transport=polling")
+        self.sid = json.loads(opened[1:])["sid"]
+        await self._post("40" + json.dumps({"token": token}))
+        await self.polled_until(lambda packet: packet.startswith("40{"))
+
+    async def call(self, command: str, payload: dict[str, object]) -> None:
+        await self._post("421" + json.dumps([command, payload]))
+        await self.polled_until(lambda packet: packet.startswith("431"))
+
+    async def polled_until(self, wanted: Callable[[str], bool]) -> str:
+        async with asyncio.timeout(WAIT):
+            while True:
+                for packet in await self._poll(self._polling):
+                    if wanted(packet):
+                        return packet
+
+    async def upgrade(self) -> None:
+        self.ws = await self.http.ws_connect(self.base + f"&transport=websocket&sid={self.sid}")
+        await self.ws.send_str("2probe")
+        assert await self.ws.receive_str(timeout=WAIT) == "3probe"
+        await self.ws.send_str("5")
+
+    async def received(self, wanted: Callable[[str], bool]) -> str:
+        assert self.ws is not None
+        async with asyncio.timeout(WAIT):
+            while not wanted(packet := await self.ws.receive_str()):
+                pass
+        return packet
+
+    @property
+    def _polling(self) -> str:
+        return f"{self.base}&transport=polling&sid={self.sid}"
+
+    async def _poll(self, url: str) -> list[str]:
+        async with self.http.get(url) as response:
+            assert response.status == 200
+            return (await response.text()).split("\x1e")
+
+    async def _post(self, packet: str) -> None:
+        async with self.http.post(self._polling, data=packet) as response:
+            assert response.status == 200
+
+
+def posted(message_id: int) -> Callable[[str], bool]:
+    return lambda packet: packet.startswith("42") and f'"id":{message_id},' in packet
+
+
+async def test_a_member_who_upgrades_after_entering_is_then_written_directly(
+    world: World,
+) -> None:
+    """The room's lane noted this member on long-polling; once on websocket, one broadcast
+    still goes through engine.io's queue (which now feeds the websocket) and the next is
+    written directly, every message arriving once and in order."""
+    room = {"session_id": world.public.id}
+    sender = await world.guest("Sender")
+    await sender.ok("room.enter", room)
+    token = await guest_token(world.http, "Late upgrader")
+    async with aiohttp.ClientSession() as http:
+        late = EngineIOByHand(http, world.url)
+        await late.open(token)
+        await late.call("room.enter", room)
+        on_polling = await sender.ok("chat.send", {**room, "text": "while polling"})
+        await late.polled_until(posted(on_polling["id"]))
+
+        await late.upgrade()
+        socket = world.http.server.app[REALTIME].sio.eio.sockets[late.sid]
+        await until(lambda: socket.upgraded)
+        before = FanoutStats(**vars(stats(world)))
+        noticed = await sender.ok("chat.send", {**room, "text": "first on websocket"})
+        await late.received(posted(noticed["id"]))
+        assert (stats(world).direct - before.direct, stats(world).queued - before.queued) == (1, 1)
+
+        before = FanoutStats(**vars(stats(world)))
+        direct = await sender.ok("chat.send", {**room, "text": "written directly"})
+        await late.received(posted(direct["id"]))
+        assert (stats(world).direct - before.direct, stats(world).queued - before.queued) == (2, 0)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from asyncio.selector_events import _SelectorSocketTransport
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -19,7 +18,7 @@ from engineio.async_socket import AsyncSocket
 from sidestage.realtime import websocket_loop
 from sidestage.realtime.server import REALTIME
 from tests.helpers import guest_token
-from tests.live import WAIT, Client
+from tests.live import WAIT, Client, until
 from tests.rooms_world import World
 
 MAX_MESSAGE = 256 * 1024  # the server's max_http_buffer_size
@@ -37,15 +36,6 @@ def engine_io_waits() -> int:
         for task in asyncio.all_tasks()
         if getattr(task.get_coro(), "__qualname__", "").endswith("websocket_wait")
     )
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Neither the client's upgrade nor the server's disconnect is announced: look again."""
-    async with asyncio.timeout(WAIT):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.01)
 
 
 async def upgrading_client(world: World, token: str) -> Client:

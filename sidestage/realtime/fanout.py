@@ -58,6 +58,10 @@ from sidestage.realtime.websocket_loop import serve_websocket, takes_over
 log = logging.getLogger(__name__)
 TRANSPORT_ATTRIBUTE = "_sidestage_transport"  # on an engine.io socket: its websocket's
 SWEEP_EVERY = 30.0  # seconds between leaving the Redis channels of rooms now empty here
+# A room member as a broadcast needs it: Socket.IO sid, engine.io socket, the websocket
+# transport to write to (None while on long-polling), the engine.io queue that must be
+# empty for a frame written now to come after everything sent before.
+LaneEntry = tuple[str, Any, Any, "asyncio.Queue[Any]"]
 
 
 class _HandshakeHeld(WebSocketResponse):
@@ -73,8 +77,9 @@ class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
     For a connection that opens on websocket, the handshake's answer is written together
     with engine.io's OPEN packet, the first thing its writer sends: RFC 6455 has the
     client send nothing before that answer, and until the OPEN packet leaves engine.io's
-    queue nothing else is written directly (``_idle_transport``). An upgrade from
-    long-polling gets its answer at once: its client speaks first (the probe).
+    queue nothing else is written directly (a frame goes direct only past an empty queue:
+    ``_deliver``, ``_idle_transport``). An upgrade from long-polling gets its answer at
+    once: its client speaks first (the probe).
     """
 
     _stream: AbstractStreamWriter | None = None
@@ -198,9 +203,9 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stats = FanoutStats()
-        # Per room, its members' (sid, engine.io socket): found once, not on every
-        # broadcast; dropped whenever someone enters or leaves the room.
-        self._lanes: dict[tuple[str, Any], list[tuple[str, Any]]] = {}
+        # Per room, its members' lane entries: found once, not on every broadcast;
+        # dropped whenever someone enters or leaves the room.
+        self._lanes: dict[tuple[str, Any], list[LaneEntry]] = {}
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
@@ -240,32 +245,40 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
     def _deliver(
         self, message: eio_packet.Packet, namespace: str, room: Any, skipped: set[str]
     ) -> None:
-        frame: bytes | None = None
+        """The one loop every broadcast goes through, once per member: kept to what each
+        must check (see ``LaneEntry``), everything else found when the lane was made."""
+        frame = text_frame(message.encode())
         direct = 0
-        for sid, socket in self._lane(namespace, room):
+        for sid, socket, transport, waiting in self._lane(namespace, room):
             if socket.closed or sid in skipped:
                 continue
-            transport = _idle_transport(socket)
-            if transport is None:
-                socket.queue.put_nowait(message)
-                self.stats.queued += 1
+            if transport is None or not waiting.empty() or transport.is_closing():
+                self._queue(namespace, room, socket, transport, message)
                 continue
-            frame = frame or text_frame(message.encode())
             transport.write(frame)
             direct += 1
         self.stats.direct += direct
 
-    def _lane(self, namespace: str, room: Any) -> list[tuple[str, Any]]:
-        """The room's members and their engine.io sockets (any room, several, or all)."""
+    def _queue(self, namespace: str, room: Any, socket: Any, transport: Any, message: Any) -> None:
+        """Behind what waits in the connection's queue, or for long-polling to carry. A
+        connection gone on websocket since its lane entry was made gets a new one."""
+        socket.queue.put_nowait(message)
+        self.stats.queued += 1
+        if transport is None and _websocket(socket) is not None:
+            self._lanes.pop((namespace, room), None)
+
+    def _lane(self, namespace: str, room: Any) -> list[LaneEntry]:
+        """The room's members' entries (any room, several, or all)."""
         cacheable = isinstance(room, (str, int))
         lane = self._lanes.get((namespace, room)) if cacheable else None
         if lane is None:
             sockets = self.server.eio.sockets
-            lane = [
+            found = (
                 (sid, sockets[eio_sid])
                 for sid, eio_sid in self.get_participants(namespace, room)
                 if eio_sid in sockets
-            ]
+            )
+            lane = [(sid, socket, _websocket(socket), socket.queue) for sid, socket in found]
             if cacheable:
                 self._lanes[(namespace, room)] = lane
         return lane
@@ -286,14 +299,19 @@ def _skipped(skip_sid: Any) -> set[str]:
     return set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
 
 
+def _websocket(socket: Any) -> Any:
+    """The transport of a connection now on websocket, or None (long-polling)."""
+    return getattr(socket, TRANSPORT_ATTRIBUTE, None) if socket.upgraded else None
+
+
 def _idle_transport(socket: Any) -> Any:
     """The connection's transport if a frame written now comes after everything sent to
     it before: nothing waits in its engine.io queue. A slow reader's frames wait in the
     transport's buffer, in order, as they would have in the queue."""
-    transport = getattr(socket, TRANSPORT_ATTRIBUTE, None)
-    if transport is None or not socket.upgraded or not socket.queue.empty():
+    transport = _websocket(socket)
+    if transport is None or not socket.queue.empty() or transport.is_closing():
         return None
-    return None if transport.is_closing() else transport
+    return transport
 
 
 class FastRedisManager(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
