@@ -31,7 +31,8 @@ Private API (python-socketio 5.18, python-engineio 4.15, aiohttp 3.14), all here
 - ``socketio.packet.Packet.data_is_binary``: ``FastPacket`` (the server's serializer
   class, a public option) gives its own;
 - ``socketio.AsyncServer._send_packet(eio_sid, packet)``: how the server sends a packet
-  to one connection; ``FastServer`` overrides it to write it the same way.
+  to one connection; ``FastServer`` overrides it to write it the same way;
+  ``_engineio_server_class()``: the engine.io server it makes (``liveness``'s).
 If any is missing, broadcasts and replies take the stock path (``FanoutStats`` counts
 them) and a warning is logged once: slower, never wrong.
 """
@@ -52,6 +53,7 @@ from engineio.async_drivers.aiohttp import WebSocket as EngineWebSocket
 from redis.exceptions import RedisError
 from socketio import packet as sio_packet
 
+from sidestage.realtime.liveness import WatchedEngineServer
 from sidestage.realtime.room_index import IndexedRooms
 from sidestage.realtime.websocket_loop import serve_websocket, takes_over
 
@@ -147,6 +149,10 @@ class FastServer(socketio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, serializer=FastPacket, **kwargs)
         self.replies = FanoutStats()
+
+    def _engineio_server_class(self) -> type[WatchedEngineServer]:
+        """engine.io with a cheaper watch over silent clients (``liveness``)."""
+        return WatchedEngineServer
 
     async def _send_packet(self, eio_sid: str, pkt: sio_packet.Packet) -> None:
         encoded = pkt.encode()
