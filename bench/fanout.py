@@ -26,7 +26,8 @@ Phases, in one room (the demo's public side event for Sidestage), each server in
    compare the servers within each round, and the median round's ratio is the result.
    The table shows each server's median round;
 3. latency: 1,000 more join, then 10 messages a second into the 2,000 for 10 s; p50 and
-   p99 from send to arrival at every participant;
+   p99 from send to arrival at every participant (a note under the row if Sidestage
+   logged its event loop held up meanwhile, with how long);
 4. vote burst: the 2,000 vote at once in a poll a moderator opened; the tallies the
    moderator receives must equal the votes acknowledged; votes a second, and seconds from
    the last acknowledgement to the exact tally's arrival.
@@ -226,6 +227,14 @@ def cluster_lines(row: dict[str, Any]) -> str:
     )
 
 
+def held_up(phase: dict[str, Any]) -> None:
+    """A note when Sidestage logged its event loop held up while this phase was measured:
+    what a stall in the p99 then came from."""
+    stalls = phase["loop_held_up_ms"]
+    if stalls:
+        print(f"  (event loop held up {len(stalls)} times meanwhile, longest {max(stalls):.0f} ms)")
+
+
 async def run(quick: bool, names: list[str], cluster: bool) -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()}", flush=True)
     print(HEADER, flush=True)
@@ -236,9 +245,11 @@ async def run(quick: bool, names: list[str], cluster: bool) -> None:
             overflows = row["joins"]["listen_overflows"]
             if overflows:
                 print(f"  ({overflows} joins found the accept queue full: 1 s lost each)")
+            held_up(row["latency"])
         clustered = await measure_cluster(quick, Path(workdir)) if cluster else None
     if clustered:
         print("\n" + cluster_lines(clustered), flush=True)
+        held_up(clustered["chat"])
     summary = summary_of(rows)
     side = rows.get("sidestage")
     if side:

@@ -98,6 +98,7 @@ async def broadcast(
     # Rooms' messages spread evenly over each interval: in step, every room's message
     # would land in the same instant, a burst no conference produces.
     phases = {str(room): index / len(rooms) for index, room in enumerate(rooms)}
+    logged = [server.log_size() for server in servers]
     cpu_before, load_before, wall_before = _cpu(servers), await load.cpu(), time.time()
     answers = await asyncio.gather(
         *(
@@ -135,6 +136,11 @@ async def broadcast(
         "generator_cpu_s": await load.cpu() - load_before,
         "p50_ms": _percentile(latencies, 50) * 1000,
         "p99_ms": _percentile(latencies, 99) * 1000,
+        "loop_held_up_ms": [
+            ms
+            for server, offset in zip(servers, logged, strict=True)
+            for ms in server.held_up_since(offset)
+        ],
     }
 
 

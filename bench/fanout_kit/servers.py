@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ READY_WITHIN = 60.0
 POSTGRES = os.environ.get("SIDESTAGE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("SIDESTAGE_BENCH_REDIS", "redis://127.0.0.1:6379/13")
 CLUSTER_DATABASE = "sidestage_bench"
+HELD_UP = re.compile(r"event loop held up for (\d+) ms")
 
 
 @dataclass
@@ -46,6 +48,20 @@ class Server:
     port: int
     room: int = 1
     tokens: list[str] = field(default_factory=list)
+    log: Path | None = None  # Sidestage's: where it logs, held-up event loops included
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size if self.log is not None and self.log.exists() else 0
+
+    def held_up_since(self, offset: int) -> list[float]:
+        """Milliseconds of each time the server logged its event loop held up since
+        ``offset`` in its log (see ``sidestage/platform/loop_watch.py``)."""
+        if self.log is None:
+            return []
+        with self.log.open("rb") as lines:
+            lines.seek(offset)
+            found = HELD_UP.findall(lines.read().decode(errors="replace"))
+        return [float(ms) for ms in found]
 
     @property
     def url(self) -> str:
@@ -142,7 +158,7 @@ async def _start_sidestage(port: int, participants: int, data_dir: Path) -> Serv
     await _organizer(database_url, tokens[-1])  # the one who runs the polls
     command = [sys.executable, "-m", "sidestage.cli", "serve"]
     process = await _spawn(command, data_dir / "server.log", env)
-    return Server("sidestage", process, port, room, tokens)
+    return Server("sidestage", process, port, room, tokens, data_dir / "server.log")
 
 
 @dataclass
@@ -183,8 +199,10 @@ async def start_cluster(processes: int, participants: int, rooms: int, workdir: 
         port, data_dir = free_port(), workdir / f"cluster-{number}"
         process_env = {**env, "SIDESTAGE_PORT": str(port), "SIDESTAGE_DATA_DIR": str(data_dir)}
         command = [sys.executable, "-m", "sidestage.cli", "serve"]
-        process = await _spawn(command, data_dir / "server.log", process_env)
-        servers.append(await _listening(Server(f"sidestage x{processes}", process, port)))
+        log = data_dir / "server.log"
+        process = await _spawn(command, log, process_env)
+        server = Server(f"sidestage x{processes}", process, port, log=log)
+        servers.append(await _listening(server))
     return Cluster(servers, room_ids, tokens, moderator)
 
 

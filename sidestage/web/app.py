@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from redis.exceptions import RedisError
 from sidestage.platform.db import create_engine, session_factory
 from sidestage.platform.errors import ConfigurationError
 from sidestage.platform.hot_store import connect_redis
+from sidestage.platform.loop_watch import LoopWatch
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.server import install as install_realtime
@@ -60,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     services = (PACKAGE / "rooms", PACKAGE / "realtime")
     app[BROWSER_STRINGS] = BrowserStrings(app[CATALOGS], STATIC / "js", services)
     _templates(app)
+    app.cleanup_ctx.append(_loop_watch)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_hot_store)
     install_realtime(app, settings, lambda: (app[DB], app[LIMITER], app.get(REDIS)))
@@ -84,6 +87,13 @@ def _templates(app: web.Application) -> None:
     )
     environment.globals["static"] = app[ASSETS].url
     environment.globals["modules"] = app[ASSETS].module_urls
+
+
+async def _loop_watch(app: web.Application) -> AsyncIterator[None]:
+    watching = asyncio.create_task(LoopWatch().run())
+    yield
+    watching.cancel()
+    await asyncio.gather(watching, return_exceptions=True)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
