@@ -132,6 +132,9 @@ async def measure_all(names: list[str], quick: bool, workdir: Path) -> dict[str,
         for stand in stands:
             rows[stand.name] |= await _latency_and_votes(stand, plan)
         return rows
+    except BenchError:
+        print_errors([stand.server for stand in stands])
+        raise
     finally:
         for stand in stands:
             await stand.load.close()
@@ -157,6 +160,15 @@ async def _latency_and_votes(stand: Stand, plan: dict[str, Any]) -> dict[str, An
     latency = await broadcast(load, [server], rooms, 10.0, plan["latency_s"])
     votes = await vote_burst(load, [server], rooms, moderator, stand.name == "sidestage")
     return {"latency": latency, "votes": votes}
+
+
+def print_errors(servers: list[Server]) -> None:
+    """What the servers logged of errors, to stderr: a failed phase's cause is often there,
+    and the working directory with the logs is removed on the way out."""
+    for server in servers:
+        logged = server.logged_errors()
+        if logged:
+            print(f"--- {server.name} (port {server.port}) logged:\n{logged}", file=sys.stderr)
 
 
 def _memory(servers: list[Server]) -> int:
@@ -188,6 +200,9 @@ async def measure_cluster(quick: bool, workdir: Path) -> dict[str, Any]:
             "chat": chat,
             "votes": votes,
         }
+    except BenchError:
+        print_errors(cluster.servers)
+        raise
     finally:
         await load.close()
         await cluster.stop()

@@ -53,6 +53,17 @@ class Server:
     def log_size(self) -> int:
         return self.log.stat().st_size if self.log is not None and self.log.exists() else 0
 
+    def logged_errors(self, most: int = 6000) -> str:
+        """The end of what the server logged from its first error on, if it logged one:
+        printed when a phase fails, before the bench's working directory is removed."""
+        if self.log is None or not self.log.exists():
+            return ""
+        text = self.log.read_text(errors="replace")
+        first = min(
+            (at for at in (text.find("Traceback"), text.find(" ERROR ")) if at >= 0), default=-1
+        )
+        return "" if first < 0 else text[first:][-most:]
+
     def held_up_since(self, offset: int) -> list[float]:
         """Milliseconds of each time the server logged its event loop held up since
         ``offset`` in its log (see ``sidestage/platform/loop_watch.py``)."""
