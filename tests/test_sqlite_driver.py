@@ -131,15 +131,6 @@ async def test_a_failed_statement_is_sqlalchemys_error_and_rolls_back(db: Factor
     assert await _named(db, "Written first") == 0
 
 
-async def test_an_error_after_a_write_rolls_it_back(db: Factory) -> None:
-    with pytest.raises(RuntimeError):
-        async with transaction(db) as session:
-            session.add(Account(display_name="Abandoned", is_guest=True))
-            await session.flush()
-            raise RuntimeError("the handler failed")
-    assert await _named(db, "Abandoned") == 0
-
-
 async def test_bad_sql_is_a_clear_error_and_the_connection_still_works(db: Factory) -> None:
     with pytest.raises(exc.OperationalError, match="no such table"):
         async with db() as session:

@@ -59,10 +59,15 @@ OPEN_UNLESS_OPEN = _open_unless_open()
 CLOSE_IF_OPEN = _close_if_open()
 
 
+def ending(session_id: int, account_id: int, ended: datetime) -> dict[str, object]:
+    """``CLOSE_IF_OPEN``'s parameters for one person's stay in one room."""
+    return {"stay_session": session_id, "stay_account": account_id, "ended": ended}
+
+
 async def close_stays(db: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
     """End the open stays, if any, of these (room, person) pairs now: one statement."""
     now = utcnow()
-    endings = [{"stay_session": s, "stay_account": a, "ended": now} for s, a in pairs]
+    endings = [ending(session_id, account_id, now) for session_id, account_id in pairs]
     if endings:
         await db.execute(CLOSE_IF_OPEN, endings)
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.batches import GroupCommit
 from sidestage.platform.db import utcnow
-from sidestage.rooms.attendance.service import CLOSE_IF_OPEN, OPEN_UNLESS_OPEN
+from sidestage.rooms.attendance.service import CLOSE_IF_OPEN, OPEN_UNLESS_OPEN, ending
 
 Pair = tuple[int, int]  # (session, account)
 Change = tuple[Literal["open", "close"], dict[str, Any]]  # and the statement's parameters
@@ -88,8 +88,7 @@ class Stays:
         await self._submit_close(session_id, account_id)
 
     def _submit_close(self, session_id: int, account_id: int) -> Awaitable[None]:
-        ending = {"stay_session": session_id, "stay_account": account_id, "ended": utcnow()}
-        return self._commits.submit(("close", ending))
+        return self._commits.submit(("close", ending(session_id, account_id, utcnow())))
 
     def _forget(self, pair: Pair, done: asyncio.Future[None]) -> None:
         if self._unwritten.get(pair) is done:
