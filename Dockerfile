@@ -17,8 +17,12 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 # Babel first: the catalogs must be compiled *before* `pip install .` so that
 # the .mo files are copied into the installed package with the package data.
-# The lower bound matches the runtime dependency in pyproject.toml.
-RUN python -m venv "$VIRTUAL_ENV" \
+# The lower bound matches the runtime dependency in pyproject.toml. A C compiler
+# builds the stage's native sender (setup.py); only this stage has it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/* \
+ && python -m venv "$VIRTUAL_ENV" \
  && pip install "babel>=2.14"
 
 WORKDIR /src
@@ -33,9 +37,11 @@ RUN set -eu; \
         echo "sidestage/locale has no messages.po: no gettext catalog to compile"; \
     fi
 
-# Install, then prove that every compiled catalog made it into the installed
-# package (`-I` so that the check imports the installed copy, not /src).
+# Install, then prove that the native sender was built and that every compiled
+# catalog made it into the installed package (`-I` so that the checks import the
+# installed copy, not /src).
 RUN pip install . \
+ && python -I -c "import sidestage.realtime.media._sendout" \
  && python -I -c "import pathlib, sys, sidestage; \
 src = pathlib.Path('sidestage'); dst = pathlib.Path(sidestage.__file__).parent; \
 missing = [str(p) for p in sorted(src.glob('locale/*/LC_MESSAGES/messages.mo')) \

@@ -20,7 +20,8 @@ test: install $(BROWSER_JS)
 
 install: $(INSTALLED) $(CATALOGS)
 
-$(INSTALLED): pyproject.toml
+# setup.py builds the stage's native sender from its C source: a change there rebuilds it.
+$(INSTALLED): pyproject.toml setup.py sidestage/realtime/media/_sendout.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dev]'

@@ -21,7 +21,7 @@ from aiortc import RTCPeerConnection, RTCRtpCodecParameters, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
-from sidestage.realtime.media import hooks
+from sidestage.realtime.media import hooks, sendout
 from sidestage.realtime.media.forwarder import Forwarder
 from sidestage.realtime.media.hooks import PackedFrame
 from sidestage.realtime.media.peers import Publisher, Viewer, offer_to_viewer
@@ -226,13 +226,24 @@ class LossyLink:
         self._deliver(data, address)
 
 
+@pytest.fixture(params=["native", "python"])
+def sender(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which path RtpWriter sends by: the native sender, or Python where it is not built."""
+    if request.param == "python":
+        monkeypatch.setattr(sendout, "_sendout", None)
+    return str(request.param)
+
+
 async def test_lost_packets_are_retransmitted_from_the_writers_history(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, sender: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="aiortc")
     async with stage("VP8") as scene:
         viewer = await scene.join()
         await viewer.counters["video"].wait(5)  # connected: the selected pair is known
+        writer = viewer.server.tracks[0]._writer
+        assert isinstance(writer, hooks.RtpWriter)
+        assert (writer._native is not None) == (sender == "native")
         video = next(t for t in viewer.pc.getTransceivers() if t.kind == "video")
         link = LossyLink(video, drop_every=10)
         await viewer.counters["video"].wait(viewer.counters["video"].count + 60)

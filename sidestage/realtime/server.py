@@ -32,6 +32,7 @@ from sidestage.realtime.fanout import (
 )
 from sidestage.realtime.ice import server_configuration
 from sidestage.realtime.identities import Identities
+from sidestage.realtime.media import sendout
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.media_remote import RemoteStage
@@ -128,6 +129,7 @@ class Realtime:
         recordings = settings.data_dir if settings.record_stage else None
         host = StageHost(budget, server_configuration(settings), recordings)
         host.on_change = self._announce_stage
+        log.info("the stage runs in this process: %s", sendout.describe())
         return host
 
     async def _announce_stage(self, session_id: int) -> None:

@@ -96,11 +96,15 @@ def _send_run(raw: socket.socket, run: Sequence[bytes], address: Any) -> bool:
     return True
 
 
+def holds_back(transport: asyncio.DatagramTransport) -> bool:
+    """True while the transport has datagrams queued: writing past it would reorder them."""
+    # Selector transports say; one that cannot say counts as holding back: keep to sendto.
+    return bool(getattr(transport, "get_write_buffer_size", lambda: 1)())
+
+
 def _raw_socket(transport: asyncio.DatagramTransport) -> socket.socket | None:
     """The transport's socket, if writing to it now keeps the datagrams in order."""
-    # Selector transports have it; one that does not counts as buffered: keep to sendto.
-    buffered = getattr(transport, "get_write_buffer_size", lambda: 1)()
-    if transport.is_closing() or buffered:
+    if transport.is_closing() or holds_back(transport):
         return None
     raw = getattr(transport.get_extra_info("socket"), "_sock", None)
     return raw if isinstance(raw, socket.socket) else None

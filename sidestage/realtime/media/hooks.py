@@ -33,9 +33,10 @@ Sender and transceiver side:
   ``__octet_count``, ``__ntp_timestamp``, ``__rtp_timestamp`` (its sender reports and
   stats) and ``__rtx_sequence_number``. ``RTCRtpSender._retransmit`` (NACK) is replaced per
   instance, reading the writer's own history. Writing uses ``RTCDtlsTransport._state``,
-  ``._tx_srtp`` (the SRTP session, used through ``sealer.PacketSealer``) and
-  ``.transport._connection._nominated`` (aioice's selected pair: its
-  ``protocol.transport`` and ``remote_addr``, written to by ``datagrams.send_datagrams``).
+  ``._tx_srtp`` (the SRTP session) and ``.transport._connection._nominated`` (aioice's
+  selected pair: its ``protocol.transport`` and ``remote_addr``). The native sender
+  (``sendout``) seals and sends each viewer's copy in one call; where it is not built,
+  ``sealer.PacketSealer`` seals and ``datagrams.send_datagrams`` sends.
 
 ``check_private_api()`` runs at import and ``install_*`` re-check each instance, so an
 aiortc upgrade that moves any of this fails loudly here, not silently in production.
@@ -69,7 +70,8 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket, wrap_rtx
 from pylibsrtp import Session
 
-from .datagrams import send_datagrams
+from . import sendout
+from .datagrams import holds_back, send_datagrams
 from .sealer import PacketSealer, stamp
 
 AIORTC_VERSION = "1.16.0"
@@ -83,6 +85,10 @@ RTP_HISTORY_SIZE = 128  # packets kept per viewer for retransmission, as aiortc 
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _RECEIVER_CODECS = "_RTCRtpReceiver__codecs"
 _SENDER = "_RTCRtpSender__"  # prefix of the sender's name-mangled attributes
+_PACKET_COUNT = _SENDER + "packet_count"
+_OCTET_COUNT = _SENDER + "octet_count"
+_NTP_TIMESTAMP = _SENDER + "ntp_timestamp"
+_RTP_TIMESTAMP = _SENDER + "rtp_timestamp"
 _SENDER_STARTED = (  # set by RTCRtpSender.send()
     "mid",
     "rtp_header_extensions_map",
@@ -219,7 +225,15 @@ class PackedFrame:
     number, timestamp and SSRC left zero for each ``RtpWriter`` to fill in.
     """
 
-    __slots__ = ("payloads", "timestamp", "keyframe", "ntp_time", "_abs_send_time", "_layouts")
+    __slots__ = (
+        "payloads",
+        "timestamp",
+        "keyframe",
+        "ntp_time",
+        "octets",
+        "_abs_send_time",
+        "_layouts",
+    )
 
     def __init__(self, payloads: list[bytes], timestamp: int, keyframe: bool) -> None:
         self.payloads = payloads
@@ -227,6 +241,7 @@ class PackedFrame:
         self.keyframe = keyframe
         self.ntp_time = clock.current_ntp_time()
         self._abs_send_time = (self.ntp_time >> 14) & 0x00FFFFFF
+        self.octets = 0  # of the serialized packets, headers included
         self._layouts: dict[tuple[Any, ...], list[bytes]] = {}
 
     def packets(self, layout: tuple[Any, ...], extensions: HeaderExtensionsMap) -> list[bytes]:
@@ -245,6 +260,7 @@ class PackedFrame:
             packet.extensions.abs_send_time = self._abs_send_time
             packet.extensions.mid = mid
             serialized.append(packet.serialize(extensions))
+        self.octets = sum(map(len, serialized))
         return serialized
 
 
@@ -290,6 +306,9 @@ class RtpWriter:
         self._history: dict[int, tuple[int, bytes, int]] = {}
         self._sealed_session: Session | None = None
         self._packet_sealer: PacketSealer
+        self._native: sendout.Target | None = None
+        self._native_pair: Any = None
+        self._native_session: Session | None = None
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
 
     def write(self, frame: PackedFrame) -> int | None:
@@ -297,20 +316,45 @@ class RtpWriter:
         pair = self._ice._nominated.get(1)
         if self._dtls._state is not DtlsState.CONNECTED or pair is None:
             return None
-        seal = self._sealer().seal
         timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
+        templates = frame.packets(self.layout, self._extensions)
+        native = self._native_for(pair)
+        if native is None:
+            self._seal_and_send(pair, templates, timestamp)
+        else:
+            transport = pair.protocol.transport
+            # Straight to the socket only while the transport holds nothing back, so
+            # datagrams stay in order; otherwise the transport queues them after the rest.
+            rest = native.send(templates, timestamp, not holds_back(transport))
+            for packet in rest or ():
+                transport.sendto(packet, pair.remote_addr)
+        self._account(frame, len(templates), timestamp)
+        return timestamp
+
+    def _native_for(self, pair: Any) -> sendout.Target | None:
+        """The native sender over this pair and SRTP session, made when either changes."""
+        session = self._dtls._tx_srtp
+        if pair is self._native_pair and session is self._native_session:
+            return self._native
+        if self._native is not None:
+            self._sequence = self._native.sequence  # carry on where it stopped
+        self._native_pair, self._native_session = pair, session
+        self._native = sendout.target(
+            session, pair.protocol.transport, pair.remote_addr, self._ssrc, self._sequence
+        )
+        return self._native
+
+    def _seal_and_send(self, pair: Any, templates: list[bytes], timestamp: int) -> None:
+        """The Python path, where the native sender is not built."""
+        seal = self._sealer().seal
         sequence, ssrc, history = self._sequence, self._ssrc, self._history
-        octets = 0
         sealed = []
-        for template in frame.packets(self.layout, self._extensions):
+        for template in templates:
             history[sequence % RTP_HISTORY_SIZE] = (sequence, template, timestamp)
             sealed.append(seal(template, sequence, timestamp, ssrc))
-            octets += len(template)
             sequence = (sequence + 1) & 0xFFFF
         self._sequence = sequence
         send_datagrams(pair.protocol.transport, sealed, pair.remote_addr)
-        self._account(frame, octets, timestamp)
-        return timestamp
 
     def _sealer(self) -> PacketSealer:
         """The sealer over the transport's SRTP session, made once DTLS has set it up."""
@@ -319,19 +363,22 @@ class RtpWriter:
             self._sealed_session, self._packet_sealer = session, PacketSealer(session)
         return self._packet_sealer
 
-    def _account(self, frame: PackedFrame, octets: int, timestamp: int) -> None:
+    def _account(self, frame: PackedFrame, packets: int, timestamp: int) -> None:
         """What ``_run_rtp`` would note: the sender's reports and stats read it."""
         state = self._state
-        state[_SENDER + "packet_count"] += len(frame.payloads)
-        state[_SENDER + "octet_count"] += octets  # headers included: close enough for SR
-        state[_SENDER + "ntp_timestamp"] = frame.ntp_time
-        state[_SENDER + "rtp_timestamp"] = timestamp
+        state[_PACKET_COUNT] += packets
+        state[_OCTET_COUNT] += frame.octets  # headers included: close enough for SR
+        state[_NTP_TIMESTAMP] = frame.ntp_time
+        state[_RTP_TIMESTAMP] = timestamp
 
     async def _retransmit(self, sequence_number: int) -> None:
-        entry = self._history.get(sequence_number % RTP_HISTORY_SIZE)
-        if entry is None or entry[0] != sequence_number:
-            return  # too old: the viewer's decoder will ask for a keyframe
-        _, template, timestamp = entry
+        found = self._native.lookup(sequence_number) if self._native is not None else None
+        if found is None:
+            entry = self._history.get(sequence_number % RTP_HISTORY_SIZE)
+            if entry is None or entry[0] != sequence_number:
+                return  # too old: the viewer's decoder will ask for a keyframe
+            found = entry[1:]
+        template, timestamp = found
         data = stamp(template, sequence_number, timestamp, self._ssrc)
         rtx_payload_type = self._state[_SENDER + "rtx_payload_type"]
         if rtx_payload_type is not None:

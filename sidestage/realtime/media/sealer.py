@@ -11,7 +11,9 @@ libsrtp's buffer, so the packet is copied in once and out once.
 This is the only module that touches pylibsrtp's private API, all of it from
 ``Session.__init__`` and ``Session._Session__process``: ``Session._srtp`` (the
 ``srtp_t *``), ``Session._cdata`` (the packet buffer, 1,500 bytes) and ``Session._buffer``
-(a cffi buffer over it), and ``pylibsrtp._binding.lib.srtp_protect``.
+(a cffi buffer over it), and ``pylibsrtp._binding.lib.srtp_protect``. ``native_handles``
+gives the native sender (``_sendout.c``) the addresses of the last two: libsrtp 2's
+``srtp_protect(srtp_t, void *, int *)`` and the session's ``srtp_t``.
 ``check_private_api()`` runs at import and each ``PacketSealer`` re-checks its session, so
 an upgrade that moves any of it fails loudly. One session is used by one thread only (the
 event loop's), and each call leaves nothing behind in the shared buffer that a later call,
@@ -21,6 +23,7 @@ ours or pylibsrtp's, depends on.
 from __future__ import annotations
 
 import struct
+from typing import NoReturn
 
 import pylibsrtp
 from pylibsrtp import Session
@@ -29,6 +32,7 @@ from pylibsrtp._binding import ffi, lib
 PYLIBSRTP_VERSION = "1.0.0"
 _RTP_FIXED_FIELDS = struct.Struct("!HII")  # sequence number, timestamp, SSRC at offset 2
 _SESSION_FIELDS = ("_srtp", "_cdata", "_buffer")
+SRTP_PROTECT_SIGNATURE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
 
 
 class SealerError(RuntimeError):
@@ -40,6 +44,10 @@ def check_private_api() -> None:
         _fail(f"written for pylibsrtp {PYLIBSRTP_VERSION}, found {pylibsrtp.__version__}")
     if not callable(getattr(lib, "srtp_protect", None)):
         _fail("pylibsrtp._binding.lib.srtp_protect is gone")
+    # What the native sender calls it as: libsrtp 2's in-place protect.
+    signature = ffi.getctype(ffi.typeof(ffi.addressof(lib, "srtp_protect")))
+    if signature != SRTP_PROTECT_SIGNATURE:
+        _fail(f"srtp_protect is now {signature}")
 
 
 class PacketSealer:
@@ -75,6 +83,19 @@ class PacketSealer:
         return buffer[0 : length[0]]
 
 
+def native_handles(session: Session) -> tuple[int, int]:
+    """``srtp_protect``'s address and the session's ``srtp_t``, for ``_sendout.Target``.
+
+    The ``srtp_t`` lives as long as ``session`` (pylibsrtp frees it when the session is
+    collected): whoever holds the address must hold the session too, as a Target does.
+    """
+    srtp = vars(session).get("_srtp")
+    if srtp is None:
+        _fail("Session instances have no _srtp")
+    function = ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect"))
+    return int(function), int(ffi.cast("uintptr_t", srtp[0]))
+
+
 def stamp(template: bytes, sequence: int, timestamp: int, ssrc: int) -> bytes:
     """``template`` with these header fields, in clear: a retransmission, which aiortc
     protects itself on the way out."""
@@ -83,7 +104,7 @@ def stamp(template: bytes, sequence: int, timestamp: int, ssrc: int) -> bytes:
     return bytes(packet)
 
 
-def _fail(reason: str) -> None:
+def _fail(reason: str) -> NoReturn:
     raise SealerError(
         f"sidestage.realtime.media.sealer: {reason}; re-check the private pylibsrtp API "
         "listed at the top of sealer.py before changing the pinned pylibsrtp version"
