@@ -17,8 +17,11 @@ processes apart, so each side's CPU is its own:
   with SRTP like any aiortc viewer, then only read its RTP header to count frames
   (``stage_kit/viewers.py``): never depayloading, assembling or decoding, which is all a
   load generator needs. They are spread over one process per core
-  (``stage_kit/viewer_pool.py``), each scheduled SCHED_IDLE: it runs only on a core the
-  server leaves free, as viewers on other machines would.
+  (``stage_kit/viewer_pool.py``), each scheduled SCHED_IDLE.
+
+The server has a core to itself, as a media worker has in production (one per core): it
+is pinned to the first core, the publisher and the viewers to the others
+(``stage_kit/cores.py`` says why; the ``relayed`` setup, two servers, is not pinned).
 
 A third setup, ``relayed``, is the forwarder over two server processes, as when a room
 outgrows one media worker: the publisher's (the origin) and an edge that relays its
@@ -29,9 +32,10 @@ relay hop.
 Viewers per core = viewers served / server CPU seconds per second, where a viewer counts
 only for the share of the publisher's frames it received (a server that drops frames does
 not look fast). Every window fails (exit 1) if the publisher's frames stop reaching the
-server or a viewer gets under a tenth of them. A row whose processes together use
-over 85% of the machine is marked SAT: there the load generator, not the server, limits it,
-and the summary leaves it out.
+server or a viewer gets under a tenth of them. A row is marked SAT where the cores filled
+up (over 85%: the server's core or the load generators', or the whole machine when
+unpinned): there the machine, not the server's cost, limits it, and the summary leaves it
+out.
 
 Added latency per hop, video, in a second window after the CPU one (noting send times costs
 CPU): the publisher notes when each frame's last packet left it, the server when it left
@@ -68,6 +72,7 @@ from stage_kit import report
 from stage_kit.aiortc_patches import offer_loopback_only, pin_video_bitrate
 from stage_kit.child_processes import serve
 from stage_kit.common import BenchError, JsonDict
+from stage_kit.cores import pin, placement
 from stage_kit.plans import plans
 from stage_kit.publisher import PublisherRole
 from stage_kit.rows import Row
@@ -99,6 +104,7 @@ async def run(quick: bool) -> None:
     window = 4.0 if quick else 10.0
     load_start = os.getloadavg()
     print(f"machine: {report.machine()}; load {load_start}; window {window:g} s", flush=True)
+    print(f"cores: {placement(1).describe()}; relayed: {placement(2).describe()}", flush=True)
     print(report.HEADER, flush=True)
     rows: list[Row] = []
     legs: list[JsonDict] = []
@@ -113,14 +119,16 @@ async def run(quick: bool) -> None:
         "quick": quick,
         "window_s": window,
         "machine": {**report.machine(), "load_start": load_start, "load_end": os.getloadavg()},
+        "cores": {"one server": placement(1).describe(), "relayed": placement(2).describe()},
         "summary": summary,
         "rows": [{**asdict(r), "saturated": r.saturated} for r in rows],
     }
     print(json.dumps(result))
 
 
-def child_main(role: str, mode: str) -> None:
+def child_main(role: str, mode: str, cpus: str | None) -> None:
     """One of the child processes, answering the parent's requests until it says close."""
+    pin(cpus)
     offer_loopback_only()
     pin_video_bitrate()
     if role == "viewers":
@@ -148,9 +156,10 @@ def main() -> None:
         "--role", choices=["publisher", "server", "viewers"], help=argparse.SUPPRESS
     )
     parser.add_argument("--mode", choices=["forwarder", "relay"], help=argparse.SUPPRESS)
+    parser.add_argument("--cpus", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
-        child_main(args.role, args.mode)
+        child_main(args.role, args.mode, args.cpus)
         return
     try:
         asyncio.run(run(args.quick))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .common import FPS, MIN_DELIVERY, SATURATED, BenchError, JsonDict
+from .cores import Cores
 from .plans import Plan
 
 
@@ -39,16 +40,24 @@ class Row:
     latency: JsonDict | None
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
+    generator_cores: int | None  # cores the load generators were pinned to; None: unpinned
 
     @property
     def saturated(self) -> bool:
-        """The machine, not the server, was the limit: the processes filled the cores."""
-        used = self.server_cpu_per_s + self.viewers_process_cpu_per_s + self.publisher_cpu_per_s
-        return used > SATURATED * (os.cpu_count() or 1)
+        """The machine, not the server, was the limit: the processes filled the cores.
+
+        Pinned, that is the server's core or the load generators' cores filling up.
+        """
+        generators = self.viewers_process_cpu_per_s + self.publisher_cpu_per_s
+        if self.generator_cores is not None:
+            return (
+                self.server_cpu_per_s > SATURATED or generators > SATURATED * self.generator_cores
+            )
+        return self.server_cpu_per_s + generators > SATURATED * (os.cpu_count() or 1)
 
 
 def row_from_window(
-    plan: Plan, n: int, window: Window, latency: JsonDict | None, loads: Any
+    plan: Plan, n: int, window: Window, latency: JsonDict | None, loads: Any, cores: Cores
 ) -> Row:
     """A viewer counts only for its share of the publisher's frames: drops do not look fast."""
     kind = plan.kind
@@ -85,6 +94,7 @@ def row_from_window(
         latency=latency,
         load_before=loads[0],
         load_after=loads[1],
+        generator_cores=len(cores.generators) if cores.generators else None,
     )
 
 

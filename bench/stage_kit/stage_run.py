@@ -11,6 +11,7 @@ from typing import Any
 
 from .child_processes import Child, start_child
 from .common import FPS, LATENCY_SAMPLE, LATENCY_WINDOW, BenchError, JsonDict
+from .cores import placement
 from .latency import added_latency, legs, percentile, spread
 from .plans import Plan
 from .report import line
@@ -137,10 +138,15 @@ async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
     """Rows for each viewer count (each printed as it comes) and the network baseline."""
     relayed = plan.mode == "relayed"
     mode = "forwarder" if relayed else plan.mode
+    servers = 2 if relayed else 1
+    cores = placement(servers)
     started = await asyncio.gather(
-        start_child("publisher"),
-        ViewerPool.start(VIEWER_PROCESSES),
-        *(start_child("server", "--mode", mode) for _ in range(2 if relayed else 1)),
+        start_child("publisher", *cores.arguments("publisher")),
+        ViewerPool.start(VIEWER_PROCESSES, *cores.arguments("viewers")),
+        *(
+            start_child("server", "--mode", mode, *cores.arguments("server"))
+            for _ in range(servers)
+        ),
     )
     publisher, viewers, servers = started[0], started[1], list(started[2:])
     stage = Stage(plan, window, publisher, servers, viewers)
@@ -152,7 +158,8 @@ async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
             load_before = os.getloadavg()
             measured = await stage.measure()
             latency = None if plan.audio_only else await stage.latency()
-            rows.append(row_from_window(plan, n, measured, latency, (load_before, os.getloadavg())))
+            loads = (load_before, os.getloadavg())
+            rows.append(row_from_window(plan, n, measured, latency, loads, cores))
             add_marginal(rows)
             print(line(rows[-1]), flush=True)
         leg = {"leg_p50_ms": stage.leg * 1000, "leg_p99_ms": stage.leg_p99 * 1000}

@@ -18,8 +18,9 @@ class ViewerPool:
         self.joined = 0
 
     @classmethod
-    async def start(cls, processes: int) -> ViewerPool:
-        return cls(list(await asyncio.gather(*(start_child("viewers") for _ in range(processes)))))
+    async def start(cls, processes: int, *extra: str) -> ViewerPool:
+        started = await asyncio.gather(*(start_child("viewers", *extra) for _ in range(processes)))
+        return cls(list(started))
 
     def _place(self, viewer: int) -> tuple[int, int]:
         return viewer % len(self.children), viewer // len(self.children)
