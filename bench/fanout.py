@@ -12,6 +12,10 @@ servers, all three up at once, each measured while the others sit idle:
 - ``raw``: aiohttp websockets that build each frame once (``fanout_kit/raw_server.py``);
 - ``sidestage``: ``sidestage serve`` on the embedded default, the demo program loaded.
 
+Each server runs on a core of its own and the generators on the others, as the clients of
+a deployed server are on other machines (``bench_common/cores.py`` says why); the
+two-process cluster below is not pinned.
+
 Phases, in one room (the demo's public side event for Sidestage), each server in turn:
 
 1. join storm: 1,000 participants connect and enter at once; seconds, joins a second,
@@ -61,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_common.children import BenchError, Child, serve
+from bench_common.cores import pin, placement
 from fanout_kit.clients import ClientsRole
 from fanout_kit.phases import (
     Load,
@@ -93,8 +98,12 @@ def sizes(quick: bool) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def generators() -> Load:
-    children = await asyncio.gather(*(Child.start(ENTRY, "clients") for _ in range(GENERATORS)))
+async def generators(pinned: bool) -> Load:
+    """The load generator's processes: on the cores the server does not have, if ``pinned``."""
+    where = placement(1).arguments("clients") if pinned else []
+    children = await asyncio.gather(
+        *(Child.start(ENTRY, "clients", *where) for _ in range(GENERATORS))
+    )
     return Load(list(children))
 
 
@@ -117,7 +126,7 @@ async def measure_all(names: list[str], quick: bool, workdir: Path) -> dict[str,
     try:
         for name in names:
             server = await start(name, 2 * plan["join"] + 1, workdir)
-            stands.append(Stand(name, server, await generators()))
+            stands.append(Stand(name, server, await generators(pinned=True)))
         await _settled([stand.server for stand in stands])
         rows: dict[str, dict[str, Any]] = {stand.name: {} for stand in stands}
         for stand in stands:
@@ -182,7 +191,7 @@ async def measure_cluster(quick: bool, workdir: Path) -> dict[str, Any]:
     cluster = await start_cluster(
         CLUSTER_PROCESSES, plan["cluster_participants"], plan["cluster_rooms"], workdir
     )
-    load = await generators()
+    load = await generators(pinned=False)  # two servers: nobody is pinned
     try:
         memory_before, started = _memory(cluster.servers), time.monotonic()
         for index, room in enumerate(cluster.rooms):
@@ -252,6 +261,7 @@ def held_up(phase: dict[str, Any]) -> None:
 
 async def run(quick: bool, names: list[str], cluster: bool) -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()}", flush=True)
+    print(f"cores: {placement(1).describe()}; the two-process cluster: not pinned", flush=True)
     print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="sidestage-fanout-") as workdir:
         rows = await measure_all(names, quick, Path(workdir))
@@ -295,8 +305,10 @@ def main() -> None:
         "--no-cluster", action="store_true", help="skip the two-process PostgreSQL + Redis run"
     )
     parser.add_argument("--role", choices=["clients"], help=argparse.SUPPRESS)
+    parser.add_argument("--cpus", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
+        pin(args.cpus)
         tune_for_serving()  # thousands of connections: as the server, no second-long pauses
         role = ClientsRole()
         asyncio.run(serve(role.handlers(), role.close))

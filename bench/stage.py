@@ -21,7 +21,7 @@ processes apart, so each side's CPU is its own:
 
 The server has a core to itself, as a media worker has in production (one per core): it
 is pinned to the first core, the publisher and the viewers to the others
-(``stage_kit/cores.py`` says why; the ``relayed`` setup, two servers, is not pinned).
+(``bench_common/cores.py`` says why; the ``relayed`` setup, two servers, is not pinned).
 
 A third setup, ``relayed``, is the forwarder over two server processes, as when a room
 outgrows one media worker: the publisher's (the origin) and an edge that relays its
@@ -66,13 +66,14 @@ import os
 import sys
 from dataclasses import asdict
 
+from bench_common.cores import pin, placement
+
 # sys.path[0] is this file's folder, for this process and for the children it starts with
 # --role, so the package next to it imports without being installed.
 from stage_kit import report
 from stage_kit.aiortc_patches import offer_loopback_only, pin_video_bitrate
 from stage_kit.child_processes import serve
 from stage_kit.common import BenchError, JsonDict
-from stage_kit.cores import pin, placement
 from stage_kit.plans import plans
 from stage_kit.publisher import PublisherRole
 from stage_kit.rows import Row

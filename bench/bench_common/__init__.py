@@ -1,1 +1,2 @@
-"""What the benchmarks in ``bench/`` share: the parent/child JSON-lines protocol."""
+"""What the benchmarks in ``bench/`` share: the parent/child JSON-lines protocol
+(``children``) and the server's core apart from the load generators' (``cores``)."""

@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 from bench_common.children import BenchError
+from bench_common.cores import pin_server
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
@@ -123,26 +124,33 @@ async def _listening(server: Server) -> Server:
 
 
 async def start(name: str, participants: int, workdir: Path) -> Server:
+    """One server under test, on the server's core (``bench_common.cores``), threads and all."""
     port = free_port()
     if name == "node":
         await asyncio.to_thread(_npm_ci)
         command = ["node", str(KIT / "node" / "server.js"), str(port)]
-        server = Server(name, await _spawn(command, workdir / "node.log"), port)
+        server = Server(name, await _spawn(command, workdir / "node.log", pinned=True), port)
         server.tokens = ["-"] * participants
     elif name == "raw":
         command = [sys.executable, str(KIT / "raw_server.py"), str(port)]
-        server = Server(name, await _spawn(command, workdir / "raw.log"), port)
+        server = Server(name, await _spawn(command, workdir / "raw.log", pinned=True), port)
         server.tokens = ["-"] * participants
     else:
         server = await _start_sidestage(port, participants, workdir / "sidestage")
     return await _listening(server)
 
 
-async def _spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> Any:
+async def _spawn(
+    command: list[str], log: Path, env: dict[str, str] | None = None, pinned: bool = False
+) -> Any:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         return await asyncio.create_subprocess_exec(
-            *command, stdout=sink, stderr=sink, env={**os.environ, **(env or {})}
+            *command,
+            stdout=sink,
+            stderr=sink,
+            env={**os.environ, **(env or {})},
+            preexec_fn=pin_server if pinned else None,
         )
 
 
@@ -168,7 +176,7 @@ async def _start_sidestage(port: int, participants: int, data_dir: Path) -> Serv
     room, tokens = await _guests(database_url, participants)
     await _organizer(database_url, tokens[-1])  # the one who runs the polls
     command = [sys.executable, "-m", "sidestage.cli", "serve"]
-    process = await _spawn(command, data_dir / "server.log", env)
+    process = await _spawn(command, data_dir / "server.log", env, pinned=True)
     return Server("sidestage", process, port, room, tokens, data_dir / "server.log")
 
 

@@ -5,7 +5,6 @@
 - ``child_processes``: the JSON-lines protocol between the parent and its children;
 - ``synthetic_media``, ``publisher``, ``server``, ``viewers``: the children's roles;
 - ``viewer_pool``: the viewers spread over several processes;
-- ``cores``: the server's core, apart from the load generators';
 - ``latency``: matching frame logs into per-hop latency;
 - ``plans``, ``stage_run``, ``rows``: what is measured, how one setup runs, one table row;
 - ``report``: the table, the summary and the machine description.

@@ -7,8 +7,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from bench_common.cores import Cores
+
 from .common import FPS, MIN_DELIVERY, SATURATED, BenchError, JsonDict
-from .cores import Cores
 from .plans import Plan
 
 

@@ -9,9 +9,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench_common.cores import placement
+
 from .child_processes import Child, start_child
 from .common import FPS, LATENCY_SAMPLE, LATENCY_WINDOW, BenchError, JsonDict
-from .cores import placement
 from .latency import added_latency, legs, percentile, spread
 from .plans import Plan
 from .report import line
