@@ -104,6 +104,27 @@ async def test_standard_clients_receive_broadcasts_through_the_fast_path(world: 
     assert replies(world).queued - answered.queued >= 1
 
 
+async def test_a_broadcast_that_skips_a_member_reaches_everyone_else_once(
+    world: World,
+) -> None:
+    """python-socketio's ``skip_sid``, one sid or several, honoured by the fast path."""
+    clients = [await world.guest(name) for name in ("Ama", "Bo", "Chen", "Dina")]
+    sio = world.http.server.app[REALTIME].sio
+    sids = [client.sio.get_sid() for client in clients]
+    for sid in sids:
+        await sio.enter_room(sid, "skip-probe")
+    before = FanoutStats(**vars(stats(world)))
+    await sio.emit("probe.note", {"n": 1}, room="skip-probe", skip_sid=sids[0])
+    await sio.emit("probe.note", {"n": 2}, room="skip-probe", skip_sid=sids[1:3])
+    await sio.emit("probe.note", {"n": 3}, room="skip-probe")
+    for client in clients:  # each connection keeps the order: what came, came before 3
+        await client.wait_for("probe.note", lambda m: m["n"] == 3)
+    got = [[m["n"] for m in client.received["probe.note"]] for client in clients]
+    assert got == [[2, 3], [1, 3], [1, 3], [1, 2, 3]]
+    assert stats(world).direct - before.direct == 9
+    assert stats(world).stock == before.stock
+
+
 class EngineIOByHand:
     """An engine.io client that stays on long-polling until told to upgrade: what a
     browser does when its websocket opens a moment after it entered the room."""
