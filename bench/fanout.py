@@ -252,11 +252,18 @@ def cluster_lines(row: dict[str, Any]) -> str:
 
 
 def held_up(phase: dict[str, Any]) -> None:
-    """A note when Sidestage logged its event loop held up while this phase was measured:
-    what a stall in the p99 then came from."""
+    """A note when Sidestage logged its event loop held up while this phase was measured,
+    or a load generator's own loop was (its latencies then include it): what a stall in
+    the p99 came from."""
     stalls = phase["loop_held_up_ms"]
     if stalls:
         print(f"  (event loop held up {len(stalls)} times meanwhile, longest {max(stalls):.0f} ms)")
+    late = phase["generator_held_up_ms"]
+    if late:
+        print(
+            f"  (a load generator's own event loop was held up {len(late)} times, longest"
+            f" {max(late):.0f} ms: the latencies include it)"
+        )
 
 
 async def run(quick: bool, names: list[str], cluster: bool) -> None:

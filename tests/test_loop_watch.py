@@ -65,3 +65,22 @@ async def test_the_collectors_share_is_counted(warnings: asyncio.Queue[str]) -> 
     hold_the_loop(1.0, gc.collect)
     late, collecting = held_up_ms(await asyncio.wait_for(warnings.get(), WAIT))
     assert late >= 600 and collecting >= late / 2
+
+
+async def test_a_lower_threshold_keeps_shorter_holds_for_whoever_measures() -> None:
+    """A benchmark's load generator watches its own loop at 50 ms and reports the holds."""
+    handler = Warnings()
+    logger = logging.getLogger("sidestage.loop")
+    logger.addHandler(handler)
+    watch = LoopWatch(threshold=0.05)
+    watching = asyncio.create_task(watch.run())
+    try:
+        await asyncio.sleep(0)  # the watch takes its first look at the clock
+        hold_the_loop(0.4)  # late by about 0.4 - TICK: past 50 ms, short of the default
+        late, _ = held_up_ms(await asyncio.wait_for(handler.logged.get(), WAIT))
+        assert late >= 100
+        assert list(watch.held_up_ms) == [pytest.approx(late, abs=1)]
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+        logger.removeHandler(handler)

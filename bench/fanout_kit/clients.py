@@ -9,6 +9,7 @@ counts up. Connections are kept per room: a phase may use several rooms at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import defaultdict
@@ -17,9 +18,13 @@ from typing import Any
 import aiohttp
 from bench_common.children import Handler, JsonDict
 
+from sidestage.platform.loop_watch import LoopWatch
+
 from .wire import Connection
 
 LATENCY_SAMPLE = 20_000  # latencies returned per collect, chosen at random
+# A generator's own event loop late past this inflates the latencies it measures: noted.
+GENERATOR_HELD_UP = 0.05
 OPENING_AT_ONCE = 200  # connections being opened concurrently
 POLL_OPTIONS = ["yes", "no"]
 
@@ -33,6 +38,10 @@ class ClientsRole:
         self._next_sender: dict[int, int] = defaultdict(int)  # rate limits are per person
         self._moderator: Connection | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._watch = LoopWatch(GENERATOR_HELD_UP)
+        # Reported to the parent with the counts, not printed by the child as warnings.
+        logging.getLogger("sidestage.loop").setLevel(logging.ERROR)
+        self._watching: asyncio.Task[None] | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -156,15 +165,27 @@ class ClientsRole:
         return {str(poll): list(seen) for poll, seen in self.results.items()}
 
     async def collect(self, request: JsonDict) -> JsonDict:
+        """What arrived since the last reset, and how often this process's own loop was
+        held up meanwhile (its latencies include that)."""
+        if self._watching is None:
+            self._watching = asyncio.create_task(self._watch.run())
         sample = self.latencies
         if len(sample) > LATENCY_SAMPLE:
             sample = random.sample(sample, LATENCY_SAMPLE)
-        result = {"received": self.received, "latencies": sample, "total": len(self.latencies)}
+        result = {
+            "received": self.received,
+            "latencies": sample,
+            "total": len(self.latencies),
+            "held_up_ms": list(self._watch.held_up_ms),
+        }
         if request.get("reset"):
             self.received, self.latencies = 0, []
+            self._watch.held_up_ms.clear()
         return result
 
     async def close(self, request: JsonDict) -> None:
+        if self._watching is not None:
+            self._watching.cancel()
         everyone = [c for room in self.rooms.values() for c in room]
         if self._moderator is not None:
             everyone.append(self._moderator)

@@ -141,6 +141,7 @@ async def broadcast(
             for server, offset in zip(servers, logged, strict=True)
             for ms in server.held_up_since(offset)
         ],
+        "generator_held_up_ms": [ms for c in counts for ms in c["held_up_ms"]],
     }
 
 

@@ -11,6 +11,7 @@ costs next to nothing (one timer).
 from __future__ import annotations
 
 import asyncio
+import collections
 import gc
 import logging
 import time
@@ -21,8 +22,15 @@ TICK = 0.25  # seconds between looks at the clock
 HELD_UP = 0.25  # seconds late past which a tick is logged
 
 
+KEPT = 1000  # late ticks remembered in ``held_up_ms``
+
+
 class LoopWatch:
-    def __init__(self) -> None:
+    def __init__(self, threshold: float = HELD_UP) -> None:
+        self.threshold = threshold
+        # How late each tick past the threshold was, in ms, newest last: for whoever
+        # measures the process (a benchmark's load generator reports its own).
+        self.held_up_ms: collections.deque[float] = collections.deque(maxlen=KEPT)
         self._collecting = 0.0  # seconds the cycle collector ran since the last tick
         self._collection_started = 0.0
 
@@ -36,7 +44,8 @@ class LoopWatch:
                 asked = loop.time() + TICK
                 await asyncio.sleep(TICK)
                 late = loop.time() - asked
-                if late > HELD_UP:
+                if late > self.threshold:
+                    self.held_up_ms.append(late * 1000)
                     log.warning(
                         "event loop held up for %.0f ms (collecting garbage: %.0f ms of it)",
                         late * 1000,
