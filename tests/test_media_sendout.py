@@ -21,6 +21,7 @@ import pytest
 from pylibsrtp import Policy, Session
 
 from sidestage.realtime.media import sendout
+from tests.live import until
 from tests.test_media_datagrams import Receiver
 from tests.test_media_sealer import PROFILES, sessions, template
 
@@ -108,7 +109,7 @@ async def test_what_is_not_sent_directly_comes_back_sealed_for_the_transport(
         stamped(frame[1], 8, 3000),
     ]
     link.transport.close()  # the socket is gone: nothing is sent, everything comes back
-    await asyncio.sleep(0)  # asyncio closes the socket on the next turn of the loop
+    await until(lambda: link.transport.get_extra_info("socket").fileno() == -1)
     rest = target.send(frame, 6000, True)
     assert rest is not None and [receiver.unprotect(p)[2:4] for p in rest] == [
         b"\x00\x09",
