@@ -23,10 +23,6 @@ class Cores:
     server: frozenset[int] | None  # None: wherever the kernel puts it
     generators: frozenset[int] | None
 
-    @property
-    def pinned(self) -> bool:
-        return self.server is not None
-
     def describe(self) -> str:
         if self.server is None or self.generators is None:
             return "not pinned"

@@ -20,8 +20,6 @@ from typing import Any
 log = logging.getLogger("sidestage.loop")
 TICK = 0.25  # seconds between looks at the clock
 HELD_UP = 0.25  # seconds late past which a tick is logged
-
-
 KEPT = 1000  # late ticks remembered in ``held_up_ms``
 
 

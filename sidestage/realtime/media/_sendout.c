@@ -40,7 +40,7 @@
 #define HAVE_SENDMMSG 1
 #endif
 
-#define MAX_PACKETS 64          /* packets in one frame, as UDP_MAX_SEGMENTS */
+#define MAX_PACKETS 64          /* packets per send, as UDP_MAX_SEGMENTS; a frame takes runs */
 #define MAX_PACKET 1500         /* an RTP packet template, at most */
 #define MAX_TRAILER 144         /* libsrtp's SRTP_MAX_TRAILER_LEN */
 #define SLOT 1664               /* MAX_PACKET + MAX_TRAILER, rounded to 64 */
@@ -66,8 +66,6 @@ typedef struct {
     socklen_t address_length;
     uint32_t ssrc;
     uint16_t sequence;
-    unsigned long long packets;
-    unsigned long long octets;
     Sent history[HISTORY];
 } Target;
 
@@ -219,10 +217,8 @@ remember(Target *self, PyObject *templates, Py_ssize_t start, int count, uint32_
         Py_XSETREF(entry->template, template);
         entry->sequence = self->sequence;
         entry->timestamp = timestamp;
-        self->octets += (unsigned long long)PyBytes_GET_SIZE(template);
         self->sequence = (uint16_t)(self->sequence + 1);
     }
-    self->packets += (unsigned long long)count;
 }
 
 #ifdef HAVE_SEGMENTATION
@@ -385,12 +381,6 @@ Target_lookup(Target *self, PyObject *arg)
     return Py_BuildValue("Ok", entry->template, (unsigned long)entry->timestamp);
 }
 
-static PyObject *
-Target_get_segmentation(PyObject *self, void *closure)
-{
-    return PyBool_FromLong(segmentation_works);
-}
-
 static PyMethodDef Target_methods[] = {
     {"send", (PyCFunction)Target_send, METH_VARARGS,
      "send(templates, timestamp, direct) -> None, or the sealed packets left to send"},
@@ -401,13 +391,6 @@ static PyMethodDef Target_methods[] = {
 static PyMemberDef Target_members[] = {
     {"sequence", T_USHORT, offsetof(Target, sequence), READONLY, "the next sequence number"},
     {"ssrc", T_UINT, offsetof(Target, ssrc), READONLY, "the viewer's SSRC"},
-    {"packets", T_ULONGLONG, offsetof(Target, packets), READONLY, "packets sealed"},
-    {"octets", T_ULONGLONG, offsetof(Target, octets), READONLY, "their bytes, before SRTP"},
-    {NULL}};
-
-static PyGetSetDef Target_getset[] = {
-    {"segmentation", Target_get_segmentation, NULL, "whether UDP segmentation is in use",
-     NULL},
     {NULL}};
 
 static PyTypeObject TargetType = {
@@ -421,7 +404,6 @@ static PyTypeObject TargetType = {
     .tp_dealloc = (destructor)Target_dealloc,
     .tp_methods = Target_methods,
     .tp_members = Target_members,
-    .tp_getset = Target_getset,
 };
 
 static struct PyModuleDef sendout_module = {
@@ -440,10 +422,7 @@ PyInit__sendout(void)
     if (module == NULL)
         return NULL;
     Py_INCREF(&TargetType);
-    if (PyModule_AddObject(module, "Target", (PyObject *)&TargetType) < 0 ||
-        PyModule_AddIntConstant(module, "MAX_PACKETS", MAX_PACKETS) < 0 ||
-        PyModule_AddIntConstant(module, "MAX_PACKET", MAX_PACKET) < 0 ||
-        PyModule_AddIntConstant(module, "HISTORY", HISTORY) < 0) {
+    if (PyModule_AddObject(module, "Target", (PyObject *)&TargetType) < 0) {
         Py_DECREF(&TargetType);
         Py_DECREF(module);
         return NULL;

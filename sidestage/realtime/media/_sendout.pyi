@@ -2,18 +2,11 @@
 
 from typing import Any
 
-MAX_PACKETS: int
-MAX_PACKET: int
-HISTORY: int
-
 class Target:
     """One viewer's SRTP session, socket, address, SSRC, next sequence number, history."""
 
     sequence: int
     ssrc: int
-    packets: int
-    octets: int
-    segmentation: bool
 
     def __init__(
         self,

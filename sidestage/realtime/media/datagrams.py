@@ -99,7 +99,8 @@ def _send_run(raw: socket.socket, run: Sequence[bytes], address: Any) -> bool:
 def holds_back(transport: asyncio.DatagramTransport) -> bool:
     """True while the transport has datagrams queued: writing past it would reorder them."""
     # Selector transports say; one that cannot say counts as holding back: keep to sendto.
-    return bool(getattr(transport, "get_write_buffer_size", lambda: 1)())
+    size = getattr(transport, "get_write_buffer_size", None)
+    return size is None or bool(size())
 
 
 def _raw_socket(transport: asyncio.DatagramTransport) -> socket.socket | None:
