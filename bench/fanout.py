@@ -24,11 +24,13 @@ Phases, in one room (the demo's public side event for Sidestage), each server in
    note under the row): each costs its client a second. All three servers listen with
    the same backlog as ``sidestage serve``;
 2. fan-out capacity: chat at 30 messages a second into the 1,000 for 5 s; deliveries a
-   second and server CPU (user + system, from /proc) per delivery. Three rounds, each
+   second and server CPU (user + system, from /proc) per delivery. Five rounds, each
    going through the servers in turn: this machine's speed drifts from one minute to the
-   next (the same server's CPU per delivery moved by a third between runs), so the ratios
-   compare the servers within each round, and the median round's ratio is the result.
-   The table shows each server's median round;
+   next (the same server's CPU per delivery moved by a third between runs, and single
+   rounds' ratios to raw from 1.07 to 1.79 within one run), so the ratios compare the
+   servers within each round, and the median round's ratio is the result. The table
+   shows each server's median round, and the line under it that round's split between
+   user space (the server's own code) and the kernel (mostly the sends);
 3. latency: 1,000 more join, then 10 messages a second into the 2,000 for 10 s; p50 and
    p99 from send to arrival at every participant (a note under the row if Sidestage
    logged its event loop held up meanwhile, with how long);
@@ -83,7 +85,7 @@ ENTRY = str(Path(__file__).resolve())
 SERVERS = ("node", "raw", "sidestage")
 GENERATORS = os.cpu_count() or 1
 CLUSTER_PROCESSES = 2
-CAPACITY_ROUNDS = 3
+CAPACITY_ROUNDS = 5
 
 
 def sizes(quick: bool) -> dict[str, Any]:
@@ -236,6 +238,17 @@ HEADER = (
 )
 
 
+def split_line(rows: dict[str, dict[str, Any]]) -> str:
+    """Each server's CPU per delivery in its median capacity round, user + system: its
+    own code, and the kernel's work for it (mostly the sends)."""
+    parts = [
+        f"{name} {row['capacity']['server_user_us_per_delivery']:.1f} + "
+        f"{row['capacity']['server_system_us_per_delivery']:.1f}"
+        for name, row in rows.items()
+    ]
+    return "  us per delivery, user + system: " + ", ".join(parts)
+
+
 def cluster_lines(row: dict[str, Any]) -> str:
     chat, votes = row["chat"], row["votes"]
     return (
@@ -278,6 +291,7 @@ async def run(quick: bool, names: list[str], cluster: bool) -> None:
             if overflows:
                 print(f"  ({overflows} joins found the accept queue full: 1 s lost each)")
             held_up(row["latency"])
+        print(split_line(rows), flush=True)
         clustered = await measure_cluster(quick, Path(workdir)) if cluster else None
     if clustered:
         print("\n" + cluster_lines(clustered), flush=True)

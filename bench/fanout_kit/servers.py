@@ -81,8 +81,13 @@ class Server:
 
     def cpu(self) -> float:
         """Seconds of CPU the server process has used (user + system)."""
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """Seconds of CPU the server process has used in user space, and in the kernel on
+        its behalf (system: its sends, and on loopback the receiving half of each)."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
     def memory(self) -> int:
         """Bytes of resident memory of the server process now."""
