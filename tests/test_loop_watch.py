@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -27,17 +28,23 @@ class Warnings(logging.Handler):
         self.logged.put_nowait(record.getMessage())
 
 
-@pytest.fixture
-async def warnings() -> asyncio.Queue[str]:
+@contextlib.asynccontextmanager
+async def logged_by(watch: LoopWatch) -> AsyncIterator[asyncio.Queue[str]]:
+    """``watch`` running, and the warnings it logs meanwhile."""
     handler = Warnings()
     logger = logging.getLogger("sidestage.loop")
     logger.addHandler(handler)
-    watching = asyncio.create_task(LoopWatch().run())
-    await asyncio.sleep(0)  # the watch takes its first look at the clock
-    yield handler.logged
-    watching.cancel()
-    await asyncio.gather(watching, return_exceptions=True)
-    logger.removeHandler(handler)
+    try:
+        async with watch.running():
+            yield handler.logged
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+async def warnings() -> AsyncIterator[asyncio.Queue[str]]:
+    async with logged_by(LoopWatch()) as logged:
+        yield logged
 
 
 def hold_the_loop(seconds: float, step: Callable[[], object] = lambda: None) -> None:
@@ -69,18 +76,9 @@ async def test_the_collectors_share_is_counted(warnings: asyncio.Queue[str]) -> 
 
 async def test_a_lower_threshold_keeps_shorter_holds_for_whoever_measures() -> None:
     """A benchmark's load generator watches its own loop at 50 ms and reports the holds."""
-    handler = Warnings()
-    logger = logging.getLogger("sidestage.loop")
-    logger.addHandler(handler)
     watch = LoopWatch(threshold=0.05)
-    watching = asyncio.create_task(watch.run())
-    try:
-        await asyncio.sleep(0)  # the watch takes its first look at the clock
+    async with logged_by(watch) as logged:
         hold_the_loop(0.4)  # late by about 0.4 - TICK: past 50 ms, short of the default
-        late, _ = held_up_ms(await asyncio.wait_for(handler.logged.get(), WAIT))
+        late, _ = held_up_ms(await asyncio.wait_for(logged.get(), WAIT))
         assert late >= 100
         assert list(watch.held_up_ms) == [pytest.approx(late, abs=1)]
-    finally:
-        watching.cancel()
-        await asyncio.gather(watching, return_exceptions=True)
-        logger.removeHandler(handler)

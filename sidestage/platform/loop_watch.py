@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import gc
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 log = logging.getLogger("sidestage.loop")
@@ -31,6 +33,17 @@ class LoopWatch:
         self.held_up_ms: collections.deque[float] = collections.deque(maxlen=KEPT)
         self._collecting = 0.0  # seconds the cycle collector ran since the last tick
         self._collection_started = 0.0
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[LoopWatch]:
+        """Watching from its first look at the clock, on entry, until the block ends."""
+        watching = asyncio.create_task(self.run())
+        await asyncio.sleep(0)  # the watch takes its first look at the clock
+        try:
+            yield self
+        finally:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
 
     async def run(self) -> None:
         """Until cancelled: look at the clock every ``TICK`` and log a late tick."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -90,10 +89,8 @@ def _templates(app: web.Application) -> None:
 
 
 async def _loop_watch(app: web.Application) -> AsyncIterator[None]:
-    watching = asyncio.create_task(LoopWatch().run())
-    yield
-    watching.cancel()
-    await asyncio.gather(watching, return_exceptions=True)
+    async with LoopWatch().running():
+        yield
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
