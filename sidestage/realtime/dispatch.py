@@ -39,6 +39,7 @@ from sidestage.rooms.commands import (
     by_session_id,
 )
 from sidestage.rooms.events import Outbox
+from sidestage.rooms.feed import service as feed
 from sidestage.rooms.room.config import RoomConfig
 from sidestage.rooms.services import RoomServices
 
@@ -121,6 +122,7 @@ class Dispatcher:
                     db, account, viewer, session, connection, outbox, self.services, room
                 )
                 result = await command.handler(context, payload)
+                await feed.record(db, outbox)  # numbered in the transaction that caused them
         except BaseException:
             for undo in outbox.on_rollback:
                 await undo()

@@ -215,6 +215,7 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
         # Per room, its members' lane entries: found once, not on every broadcast;
         # dropped whenever someone enters or leaves the room.
         self._lanes: dict[tuple[str, Any], list[LaneEntry]] = {}
+        self._stock_sends: set[asyncio.Task[None]] = set()
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
@@ -250,6 +251,27 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
             return
         message = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         self._deliver(message, namespace, room, _skipped(skip_sid))
+
+    def emit_now(self, event: str, data: Any, room: Any) -> None:
+        """Deliver to this process's members of ``room`` (a channel, or a list of sids)
+        before returning, never through Redis: the room feed's deliveries, whose order
+        and once-only it keeps itself. Where the fast path cannot take it, the stock
+        local emit runs as a task, started in call order."""
+        if "/" in self.rooms and self._fast_path_works():
+            encoded = self.server.packet_class(sio_packet.EVENT, namespace="/", data=[event, data])
+            packet = encoded.encode()
+            if not isinstance(packet, list):
+                self._deliver(eio_packet.Packet(eio_packet.MESSAGE, packet), "/", room, set())
+                return
+        self.stats.stock += 1
+        local = socketio.AsyncManager.emit(self, event, data, "/", room=room)
+        task = asyncio.get_running_loop().create_task(local)
+        self._stock_sends.add(task)
+        task.add_done_callback(self._stock_sends.discard)
+
+    async def listen_to(self, room: Any) -> None:
+        """Make sure this process hears ``room``'s broadcasts from the other processes
+        (nothing to do alone)."""
 
     def _deliver(
         self, message: eio_packet.Packet, namespace: str, room: Any, skipped: set[str]
@@ -386,10 +408,12 @@ class FastRedisManager(socketio.AsyncRedisManager, FastEmit):  # type: ignore[mi
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
     ) -> None:
         await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
-        channel = self.channel_for(room)
-        if channel in self.room_channels or channel == self.channel:
-            return
         if self.is_connected(sid, namespace):  # a connection of this process
+            await self.listen_to(room)
+
+    async def listen_to(self, room: Any) -> None:
+        channel = self.channel_for(room)
+        if channel not in self.room_channels and channel != self.channel:
             self.room_channels.add(channel)
             await self._subscribe(channel)
 

@@ -7,9 +7,9 @@ here. A viewer is seated on the origin while it has room, else on the worker wit
 most free units, which relays the stage from the origin (``media.relay``): each worker
 serves its publications to the others on a TCP port it announces with its budget.
 
-The origin tells the room what changed itself: it reads the lineup from the database
-and emits ``stage.changed`` through the Socket.IO Redis channel, which every app process
-delivers to its own connections in the room.
+The origin tells the room what changed itself: it reads the lineup from the database,
+numbers ``stage.changed`` in the room's feed and rings the feed's Redis channel, from
+which every app process delivers it to its own connections in the room.
 """
 
 from __future__ import annotations
@@ -36,18 +36,19 @@ from sidestage.platform.errors import ConfigurationError, SidestageError
 from sidestage.platform.hot_store import connect_redis
 from sidestage.platform.settings import Settings
 from sidestage.realtime import media_link as link
-from sidestage.realtime.fanout import FastRedisManager
+from sidestage.realtime import room_feed
 from sidestage.realtime.ice import server_configuration
 from sidestage.realtime.media import sendout
 from sidestage.realtime.media.relay import RelayServer
 from sidestage.realtime.media.stage import Relaying, StageHost
 from sidestage.realtime.media_budget import RedisMediaBudget
 from sidestage.rooms.events import Outbox
+from sidestage.rooms.feed import service as feed
+from sidestage.rooms.feed.service import Numbered
 from sidestage.rooms.stage import service as stage_service
 
 log = logging.getLogger("sidestage.media_worker")
 HEARTBEAT = 5.0  # seconds; the budget forgets a worker after three missed beats
-SOCKETIO_CHANNEL = "sidestage"  # the app's Socket.IO Redis manager listens here
 
 
 class MediaWorker:
@@ -71,10 +72,6 @@ class MediaWorker:
         self.host.on_change = self._changed
         self._relay_server = RelayServer(self.host.relayable, secret, settings.media_relay_host)
         self._relay_address: str | None = None
-        # Publishes as the app processes do: each room on its own channel.
-        self._emitter = FastRedisManager(
-            settings.redis_url, channel=SOCKETIO_CHANNEL, write_only=True
-        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._operations: dict[str, Callable[..., Awaitable[Any]]] = {
             "publish": self.host.publish,
@@ -161,10 +158,12 @@ class MediaWorker:
         outbox = Outbox()
         async with transaction(self._db) as db:
             await stage_service.announce(db, self.host, session_id, outbox)
-        for event in outbox.events:
-            await self._emitter.emit(
-                event.name, event.data, namespace="/", room=event.audience.channel
-            )
+            await feed.record(db, outbox)
+        numbered = [
+            Numbered(session_id, event.data["seq"], event.name, event.data)
+            for event in outbox.events
+        ]
+        await room_feed.ring(self._redis, numbered)
 
 
 async def serve_one(settings: Settings) -> None:

@@ -36,12 +36,15 @@ from sidestage.realtime.media import sendout
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.media_remote import RemoteStage
+from sidestage.realtime.room_feed import RoomFeed
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
 from sidestage.rooms import handlers
 from sidestage.rooms.attendance.stays import Stays
 from sidestage.rooms.commands import Command, Connection
 from sidestage.rooms.events import Outbox, user
+from sidestage.rooms.feed import service as feed
+from sidestage.rooms.feed.service import Numbered
 from sidestage.rooms.polls.ballots import Ballots
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
 from sidestage.rooms.room.config import room_configs
@@ -88,6 +91,7 @@ class Realtime:
         self.ticker: Ticker | None = None
         self.stage: StageHost | RemoteStage | None = None
         self.identities: Identities | None = None
+        self.feed: RoomFeed | None = None
         self._db: async_sessionmaker[AsyncSession] | None = None
 
     def start(
@@ -95,6 +99,8 @@ class Realtime:
     ) -> None:
         self._db = db
         self.transport = SocketTransport(self.sio, redis)
+        self.feed = RoomFeed(db, redis, self.fanout, self.transport.connections.__contains__)
+        self.transport.feed = self.feed
         presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
         self.stage = self._stage_host(redis)
         epochs = Epochs(redis)
@@ -137,6 +143,7 @@ class Realtime:
         outbox = Outbox()
         async with transaction(self._db) as db:
             await stage_service.announce(db, self.stage, session_id, outbox)
+            await feed.record(db, outbox)
         await self.publish(outbox)
 
     async def stage_heartbeat(self) -> None:
@@ -153,8 +160,18 @@ class Realtime:
             await asyncio.sleep(STAGE_HEARTBEAT)
 
     async def publish(self, outbox: Outbox) -> None:
+        """After the commit: room events through the room feed (numbered by
+        ``feed.record`` in the transaction), the others as they are."""
+        numbered = []
         for event in outbox.events:
-            await self.sio.emit(event.name, event.data, room=event.audience.channel)
+            if event.sequenced:
+                session_id = int(event.audience.key)
+                numbered.append(Numbered(session_id, event.data["seq"], event.name, event.data))
+            else:
+                await self.sio.emit(event.name, event.data, room=event.audience.channel)
+        if numbered:
+            assert self.feed is not None
+            await self.feed.publish(numbered)
         if outbox.dirty_polls and self.ticker is not None:
             self.ticker.polls_changed(outbox.dirty_polls)
 
@@ -239,6 +256,8 @@ def install(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         realtime.start(*resources())
         assert realtime.transport is not None and realtime.ticker is not None
+        assert realtime.feed is not None
+        feeding = asyncio.create_task(realtime.feed.run())
         async with realtime.transport.listening():
             if isinstance(realtime.stage, RemoteStage):
                 await realtime.stage.start()  # replies from media workers come in from now
@@ -252,6 +271,8 @@ def install(
             await realtime.stage.close()
             # Disconnects every client and stops Engine.IO's own tasks (pings, monitor).
             await realtime.sio.shutdown()
+            feeding.cancel()
+            await asyncio.gather(feeding, return_exceptions=True)
             realtime.services.epochs.close()
 
     app.cleanup_ctx.append(lifecycle)

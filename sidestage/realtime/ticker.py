@@ -21,6 +21,7 @@ from sidestage.platform.program.models import Room, Session
 from sidestage.rooms import events as audience
 from sidestage.rooms.attendance import service as attendance
 from sidestage.rooms.events import Outbox
+from sidestage.rooms.feed import service as feed
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.room import events as room_events
 from sidestage.rooms.services import RoomServices
@@ -141,3 +142,4 @@ class Ticker:
                 self._last_touch = time.monotonic()
                 await attendance.touch(db, presence.local_pairs())
                 await attendance.sweep_stale(db)
+                await feed.prune(db)

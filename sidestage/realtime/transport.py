@@ -13,11 +13,15 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import socketio
 from redis.asyncio import Redis
 
 from sidestage.rooms.commands import Connection
+
+if TYPE_CHECKING:
+    from sidestage.realtime.room_feed import RoomFeed
 from sidestage.rooms.events import Audience
 
 log = logging.getLogger("sidestage.realtime")
@@ -31,6 +35,12 @@ class SocketTransport:
         self.redis = redis
         self.connections: dict[str, Connection] = {}
         self.on_remove: OnRemove | None = None
+        self.feed: RoomFeed | None = None
+
+    async def admit(self, connection_id: str, session_id: int, seq: int) -> None:
+        assert self.feed is not None
+        if connection_id in self.connections:
+            await self.feed.admit(connection_id, session_id, seq)
 
     async def join(self, connection_id: str, audience: Audience) -> None:
         if connection_id in self.connections:

@@ -61,11 +61,21 @@ def broadcast(*names: str) -> Callable[[ModelT], ModelT]:
     return register
 
 
+# Coalesced on a tick, where only the latest counts: never numbered, never replayed.
+SIGNALS = frozenset({"room.count_changed", "poll.results_changed", "marathon.counts"})
+
+
 @dataclass(frozen=True)
 class Event:
     name: str
     data: dict[str, Any]
     audience: Audience
+
+    @property
+    def sequenced(self) -> bool:
+        """A room event every participant must see: numbered in the room's feed and
+        delivered without gaps (``rooms/feed``)."""
+        return self.audience.kind == "room" and self.name not in SIGNALS
 
 
 @dataclass

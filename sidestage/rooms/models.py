@@ -2,6 +2,7 @@
 
 from sidestage.rooms.attendance.models import AttendanceInterval
 from sidestage.rooms.chat.models import ChatMessage, ChatMute
+from sidestage.rooms.feed.models import RoomEvent, RoomSequence
 from sidestage.rooms.polls.models import Poll, PollBallot, PollChoice
 from sidestage.rooms.qa.models import Question, QuestionVote
 from sidestage.rooms.room.models import RoomRemoval, RoomSettings
@@ -17,7 +18,9 @@ __all__ = [
     "PollChoice",
     "Question",
     "QuestionVote",
+    "RoomEvent",
     "RoomRemoval",
+    "RoomSequence",
     "RoomSettings",
     "StageSpeaker",
     "Tool",

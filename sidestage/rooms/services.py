@@ -26,6 +26,11 @@ class Transport(Protocol):
 
     async def leave(self, connection_id: str, audience: Audience) -> None: ...
 
+    async def admit(self, connection_id: str, session_id: int, seq: int) -> None:
+        """Join the room's audience after its event numbered ``seq``: every later room
+        event reaches the connection once, none before it."""
+        ...
+
     async def remove_user(self, account_id: int, session_id: int) -> None:
         """Take every connection of a person out of a room, on every process."""
         ...

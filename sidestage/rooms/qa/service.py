@@ -69,7 +69,7 @@ async def ask(
 
 def _announce(ctx: Context, question: Question, name: str) -> None:
     """Moderators see every change with the author; the room sees shown questions only."""
-    # Moderators are in both channels: their copy (with the author) goes last, so it wins.
+    # Moderators are in both channels and keep their copy (with the author, without seq).
     if question.status in SHOWN:
         public = events.question_out(question, for_moderators=False)
         ctx.outbox.add(name, public, audience.room(question.session_id))

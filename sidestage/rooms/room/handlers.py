@@ -10,17 +10,20 @@ from pydantic import Field
 
 from sidestage.platform.access.service import inviting_organization
 from sidestage.platform.errors import Conflict, Forbidden, InvalidInput
+from sidestage.platform.program.models import Session
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Connection, Context, Payload, Permission, registry
 from sidestage.rooms.common import MAX_ID, require_person
+from sidestage.rooms.feed import service as feed
 from sidestage.rooms.room import events, service
-from sidestage.rooms.room.state import room_state
+from sidestage.rooms.room.state import resumed_state, room_state
 from sidestage.rooms.services import RoomServices
 
 
 class EnterIn(Payload):
     session_id: int = Field(ge=1, le=MAX_ID)
     since: int | None = Field(default=None, ge=0, le=MAX_ID)  # last chat message id seen
+    since_seq: int | None = Field(default=None, ge=0, le=MAX_ID)  # last room event seen
 
 
 class RoomIn(Payload):
@@ -51,15 +54,33 @@ async def enter(ctx: Context, p: EnterIn) -> dict[str, Any]:
     assert ctx.room is not None
     if ctx.account.id in ctx.room.removed:  # moderators too: they pass the dispatcher's check
         raise Forbidden("room.removed", "A moderator removed you from this room.")
-    state = await room_state(ctx, session, p.since)
-    if session.id not in ctx.connection.rooms:
-        await _arrive(ctx, inviting_organization(ctx.viewer, session))
+    state = await _state(ctx, session, p)
+    if session.id in ctx.connection.rooms:
+        _follow_again(ctx, session.id, state["seq"])
+    else:
+        await _arrive(ctx, inviting_organization(ctx.viewer, session), state["seq"])
     state["count"] = (await ctx.services.presence.counts([session.id]))[session.id]
     return state
 
 
-async def _arrive(ctx: Context, organization_id: int | None) -> None:
-    """Count the person in, start their stay, and join the room's channels after commit."""
+async def _state(ctx: Context, session: Session, p: EnterIn) -> dict[str, Any]:
+    """The room from ``since_seq`` on while its feed still keeps every event after it,
+    else the whole room."""
+    if p.since_seq is not None and await feed.kept_after(ctx.db, session.id, p.since_seq):
+        return await resumed_state(ctx, session, p.since_seq)
+    return await room_state(ctx, session, p.since)
+
+
+def _follow_again(ctx: Context, session_id: int, seq: int) -> None:
+    """Entering again on the same connection: its events start over after ``seq``."""
+    transport, sid = ctx.services.transport, ctx.connection.sid
+    ctx.outbox.after_commit.append(partial(transport.leave, sid, audience.room(session_id)))
+    ctx.outbox.after_commit.append(partial(transport.admit, sid, session_id, seq))
+
+
+async def _arrive(ctx: Context, organization_id: int | None, seq: int) -> None:
+    """Count the person in, start their stay, and join the room's channels after commit,
+    its events from after ``seq`` on."""
     assert ctx.session is not None
     session_id, services, connection = ctx.session.id, ctx.services, ctx.connection
     # Nothing is awaited from here to the end: a disconnect handled meanwhile sees the
@@ -73,11 +94,13 @@ async def _arrive(ctx: Context, organization_id: int | None) -> None:
     undo = partial(_undo_arrival, services, connection, session_id, expected)
     ctx.outbox.on_rollback.append(undo)
     voted = [p for p, s in connection.voted_polls.items() if s == session_id]
-    channels = [audience.room(session_id)] + [audience.poll_voters(p) for p in voted]
+    channels = [audience.poll_voters(p) for p in voted]
     if ctx.viewer.moderates(ctx.session):
         channels.append(audience.moderators(session_id))
     for channel in channels:
         ctx.outbox.after_commit.append(partial(services.transport.join, connection.sid, channel))
+    admit = partial(services.transport.admit, connection.sid, session_id, seq)
+    ctx.outbox.after_commit.append(admit)
     ctx.outbox.after_commit.append(partial(_depart_if_gone, services, connection, session_id))
 
 

@@ -11,7 +11,7 @@ tallies they may see are still read for each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sidestage.platform.epochs import Copies
 from sidestage.rooms.chat import events as chat_events
 from sidestage.rooms.chat import service as chat
+from sidestage.rooms.feed import service as feed
 from sidestage.rooms.polls import events as poll_events
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.models import Poll, PollStatus
@@ -42,6 +43,7 @@ class RoomSnapshot:
     queued_by: frozenset[int]  # people with a question waiting for a moderator
     upvoters: frozenset[int]  # people who upvoted a question here
     speakers: list[OnStage]  # the stage's lineup
+    seq: int = 0  # the number of the room's last event this snapshot holds
 
     def open_poll(self, poll_id: int) -> Poll | None:
         return next((poll for poll, _ in self.open_polls if poll.id == poll_id), None)
@@ -59,6 +61,13 @@ def room_snapshots() -> RoomSnapshots:
 
 
 async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
+    """The room as it was at one number of its feed: whoever enters from this snapshot
+    is sent the events after that number, and none before."""
+    snapshot, seq = await feed.at_one_number(db, session_id, lambda: _read_rows(db, session_id))
+    return replace(snapshot, seq=seq)
+
+
+async def _read_rows(db: AsyncSession, session_id: int) -> RoomSnapshot:
     questions = await qa.questions_of(db, session_id)
     shown = [q for q in questions if q.status in qa.SHOWN]
     messages = await chat.recent(db, session_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sidestage.platform.program.models import Session
-from sidestage.rooms.chat import events as chat_events
 from sidestage.rooms.chat import service as chat
 from sidestage.rooms.commands import Context
 from sidestage.rooms.polls import events as poll_events
@@ -20,18 +19,12 @@ from sidestage.rooms.stage import service as stage
 
 
 async def room_state(ctx: Context, session: Session, since: int | None) -> dict[str, Any]:
+    """The whole room as its snapshot holds it, at the snapshot's number (``seq``)."""
     moderator = ctx.viewer.moderates(session)
-    assert ctx.room is not None
-    epoch = await ctx.services.epochs.of_room_in(ctx.db, session.id)  # before the room's rows
-    shared = await ctx.services.snapshots.get(ctx.db, session.id, epoch)
+    shared = await _snapshot(ctx, session)
     state: dict[str, Any] = {
-        "session_id": session.id,
-        "moderator": moderator,
-        "settings": {
-            "slow_mode": ctx.room.slow_mode_seconds,
-            "qa_moderated": ctx.room.qa_moderated,
-        },
-        **await _chat(ctx, session.id, since, shared),
+        **_common(ctx, session, moderator, shared),
+        **_chat(since, shared),
         "polls": await _open_polls(ctx, shared, moderator),
         "questions": await _questions(ctx, session.id, moderator, shared),
         "upvoted": await _upvoted(ctx, session.id, shared),
@@ -43,14 +36,52 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
     return state
 
 
-async def _chat(
-    ctx: Context, session_id: int, since: int | None, shared: RoomSnapshot
+async def resumed_state(ctx: Context, session: Session, since_seq: int) -> dict[str, Any]:
+    """What a client that saw the room up to ``since_seq`` lacks besides the room's events
+    after it (which follow the answer): the parts that are not events of the room."""
+    moderator = ctx.viewer.moderates(session)
+    shared = await _snapshot(ctx, session)
+    state: dict[str, Any] = {
+        **_common(ctx, session, moderator, shared),
+        "seq": since_seq,
+        "resumed": True,
+        "polls": await _open_polls(ctx, shared, moderator),  # tallies are not room events
+        "upvoted": await _upvoted(ctx, session.id, shared),
+    }
+    if moderator:  # moderation traffic is not in the room's feed
+        questions = await _questions(ctx, session.id, moderator, shared)
+        state["moderation"] = await _moderation(ctx, session, questions)
+    return state
+
+
+async def _snapshot(ctx: Context, session: Session) -> RoomSnapshot:
+    epoch = await ctx.services.epochs.of_room_in(ctx.db, session.id)  # before the room's rows
+    return await ctx.services.snapshots.get(ctx.db, session.id, epoch)
+
+
+def _common(
+    ctx: Context, session: Session, moderator: bool, shared: RoomSnapshot
 ) -> dict[str, Any]:
-    """Recent messages; after a reconnect, exactly those after the last one seen."""
+    assert ctx.room is not None
+    return {
+        "session_id": session.id,
+        "moderator": moderator,
+        "seq": shared.seq,
+        "resumed": False,
+        "settings": {
+            "slow_mode": ctx.room.slow_mode_seconds,
+            "qa_moderated": ctx.room.qa_moderated,
+        },
+    }
+
+
+def _chat(since: int | None, shared: RoomSnapshot) -> dict[str, Any]:
+    """Recent messages; with ``since``, those of them after it. Taken from the snapshot,
+    so that they end where its number does: the events after it follow the answer."""
     if since is None:
         return {"chat": list(shared.chat), "chat_truncated": False}
-    messages, truncated = await chat.after(ctx.db, session_id, since)
-    listed = [chat_events.posted(m).model_dump(mode="json") for m in messages]
+    listed = [message for message in shared.chat if message["id"] > since]
+    truncated = len(listed) == len(shared.chat) == chat.PAGE  # older unsent ones may remain
     return {"chat": listed, "chat_truncated": truncated}
 
 

@@ -23,12 +23,12 @@ export class Chat {
     return this.list.lastElementChild ? Number(this.list.lastElementChild.dataset.id) : null;
   }
 
-  // room.enter answered: after a reconnect only what was missed arrives, so merge.
-  entered(messages, { truncated, resumed }) {
-    const fresh = !resumed || truncated;
-    if (fresh) this.clear();
+  // room.enter answered with the whole room (a resumed entry is sent what it missed as
+  // events instead).
+  entered(messages, truncated) {
+    this.clear();
     messages.forEach((message) => this.add(message));
-    if (fresh && this.earlier) this.earlier.hidden = messages.length < PAGE && !truncated;
+    if (this.earlier) this.earlier.hidden = messages.length < PAGE && !truncated;
   }
 
   clear() {

@@ -1,6 +1,7 @@
 // A live room, or several side by side in the moderators' console: one connection, each
-// room's state from room.enter, then its events. After a network drop the client
-// reconnects by itself and enters again, asking only for the chat it missed.
+// room's state from room.enter, then its events. Room events carry the room's number
+// (seq): each is applied once, in order. After a network drop the client reconnects by
+// itself and enters again from the last number it applied, and is sent what it missed.
 import { pageData, part } from "./dom.js";
 import { _, number } from "./i18n.js";
 import { Gate, command, commandThrough, connect, watchConnection } from "./live.js";
@@ -20,6 +21,7 @@ class Room {
     this.moderator = false;
     this.console = "console" in root.dataset; // the moderators' console: no ballots, no upvotes
     this.entered = false;
+    this.seq = null; // the number of the last room event applied
     this.removed = false;
     this.waiting = null; // events that arrived while room.enter was on its way
     this.gate = new Gate();
@@ -38,10 +40,11 @@ class Room {
 
   async enter() {
     if (this.removed) return;
-    const resumed = this.entered;
+    if (this.waiting) return; // an entry is on its way; what arrives meanwhile waits for it
     this.waiting = [];
-    const since = resumed ? this.chat.lastId : null;
-    const answer = await command(this.socket, "room.enter", { session_id: this.id, since });
+    const payload = { session_id: this.id };
+    if (this.entered && this.seq !== null) payload.since_seq = this.seq;
+    const answer = await command(this.socket, "room.enter", payload);
     const waiting = this.waiting;
     this.waiting = null;
     if (!answer.ok) {
@@ -49,15 +52,18 @@ class Room {
       if (answer.error.code === "room.removed") this.leaveForGood();
       return;
     }
-    this.apply(answer.data, resumed);
-    waiting.forEach(([handle, data]) => handle(this, data));
+    if (answer.data.resumed) this.resume(answer.data);
+    else this.apply(answer.data);
+    this.seq = answer.data.seq;
+    waiting.forEach(([handle, data]) => this.deliver(handle, data));
     this.gate.open();
   }
 
-  apply(state, resumed) {
+  // The whole room, as of the answer's number.
+  apply(state) {
     this.entered = true;
     this.moderator = state.moderator;
-    this.chat.entered(state.chat, { truncated: state.chat_truncated, resumed });
+    this.chat.entered(state.chat, state.chat_truncated);
     this.polls.entered(state.polls, state.moderation);
     this.questions.entered(state.questions, state.upvoted, state.moderation && state.moderation.queue);
     this.tools.entered(state.tools);
@@ -69,9 +75,33 @@ class Room {
     this.root.setAttribute("aria-busy", "false");
   }
 
+  // Back from where this client left off: the room's events since then follow; the rest
+  // (polls with their tallies, the moderators' queue, settings) comes whole.
+  resume(state) {
+    this.moderator = state.moderator;
+    this.polls.entered(state.polls, state.moderation);
+    (state.moderation?.queue || []).forEach((question) => this.questions.upsert(question));
+    this.chat.slowMode(state.settings.slow_mode);
+    this.questions.moderated(state.settings.qa_moderated);
+    this.count(state.count);
+  }
+
   handle(handler, data) {
     if (this.waiting) this.waiting.push([handler, data]);
-    else handler(this, data);
+    else this.deliver(handler, data);
+  }
+
+  // The server sends each room event once, in order; should one ever be missing (a jump
+  // in the numbers), entering again from the last one applied fetches it.
+  deliver(handler, data) {
+    if (data.seq === undefined) {
+      handler(this, data);
+    } else if (data.seq === this.seq + 1) {
+      this.seq = data.seq;
+      handler(this, data);
+    } else if (data.seq > this.seq) {
+      this.enter();
+    }
   }
 
   count(people) {
@@ -104,6 +134,12 @@ class Room {
   }
 }
 
+// Moderators get each question event twice, the room's copy (numbered) and their own (with
+// the author), in no set order: they keep their own.
+const forParticipants = (handler) => (room, data) => {
+  if (!(room.moderator && data.seq !== undefined)) handler(room, data);
+};
+
 const EVENTS = {
   "chat.posted": (room, data) => room.chat.add(data),
   "chat.deleted": (room, data) => room.chat.remove(data.id),
@@ -112,9 +148,9 @@ const EVENTS = {
   "poll.created": (room, data) => room.polls.upsert(data),
   "poll.opened": (room, data) => room.polls.upsert(data),
   "poll.closed": (room, data) => room.polls.closed(data.poll_id),
-  "qa.question_added": (room, data) => room.questions.upsert(data),
-  "qa.question_changed": (room, data) => room.questions.upsert(data),
-  "qa.question_removed": (room, data) => room.questions.remove(data.id),
+  "qa.question_added": forParticipants((room, data) => room.questions.upsert(data)),
+  "qa.question_changed": forParticipants((room, data) => room.questions.upsert(data)),
+  "qa.question_removed": forParticipants((room, data) => room.questions.remove(data.id)),
   "qa.queue_changed": (room, data) => room.questions.moderated(data.moderated),
   "tool.launched": (room, data) => room.tools.add(data),
   "stage.changed": (room, data) => room.stage.changed(data),

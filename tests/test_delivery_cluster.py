@@ -1,0 +1,95 @@
+"""The delivery contract across two processes meeting in Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from sidestage.platform.db import create_engine, session_factory, transaction
+from sidestage.rooms.feed.models import RoomEvent, RoomSequence
+from tests.conftest import REDIS_URL
+from tests.live import Client, ServerProcess, fresh_demo
+from tests.test_delivery import (
+    Entrant,
+    assert_everyone_got_everything,
+    chat_events,
+    chat_while_entering,
+)
+from tests.test_rooms_scale import Cluster
+
+
+@pytest.fixture
+def backend() -> str:
+    return "postgresql"  # two processes share a real database server
+
+
+@pytest.fixture
+async def cluster(database_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    room = await fresh_demo(database_url, REDIS_URL)
+    a = ServerProcess(database_url, REDIS_URL, str(tmp_path / "a"))
+    b = ServerProcess(database_url, REDIS_URL, str(tmp_path / "b"))
+    try:
+        await asyncio.gather(asyncio.to_thread(a.wait_ready), asyncio.to_thread(b.wait_ready))
+        built = Cluster(database_url, a, b)
+        built.room = room
+        yield built
+        for client in built.clients:
+            await client.close()
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def test_two_processes_deliver_every_message_once_to_people_entering(
+    cluster: Cluster, database_url: str
+) -> None:
+    """Half the entrants on the process the messages are sent to, half on the other."""
+    room = cluster.room
+    speakers = [
+        await cluster.join(server, await cluster.organizer_token())
+        for server in (cluster.a, cluster.b)
+    ]
+    entrants = []
+    for n in range(60):
+        server = cluster.a if n % 2 else cluster.b
+        client = await Client(server.url, await cluster.token(f"P{n}")).connect()
+        cluster.clients.append(client)
+        entrants.append(Entrant(client))
+    sent = await chat_while_entering(speakers, entrants, room)
+    feed = await chat_events(database_url, room)
+    assert sorted(message for _, message in feed) == sent
+    await assert_everyone_got_everything(entrants, feed)
+
+
+async def test_a_room_event_lost_between_processes_is_read_back(
+    cluster: Cluster, database_url: str
+) -> None:
+    """A room event committed but never published (its process died between the two, or
+    Redis dropped it) still reaches the other process's members, in order."""
+    room = cluster.room
+    on_b = Entrant(await Client(cluster.b.url, await cluster.token("On B")).connect())
+    cluster.clients.append(on_b.client)
+    await on_b.enter(room)
+    engine = create_engine(database_url)
+    async with transaction(session_factory(engine)) as db:  # a committed, unpublished event
+        number = int(on_b.seq) + 1
+        await db.merge(RoomSequence(session_id=room, seq=number))
+        db.add(
+            RoomEvent(
+                session_id=room,
+                seq=number,
+                name="chat.slow_mode_changed",
+                data={"session_id": room, "seconds": 7, "seq": number},
+            )
+        )
+    await engine.dispose()
+    changed = await on_b.client.wait_for("chat.slow_mode_changed")
+    assert changed == {"session_id": room, "seconds": 7, "seq": number}
+    moderator = await cluster.join(cluster.a, await cluster.organizer_token())
+    sent = await moderator.ok("chat.send", {"session_id": room, "text": "after the lost one"})
+    after = await on_b.client.wait_for("chat.posted", lambda m: m["id"] == sent["id"])
+    assert after["seq"] == number + 1
+    assert on_b.numbers() == [number, number + 1]
