@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.rooms.feed.models import RoomEvent, RoomSequence
@@ -93,3 +95,22 @@ async def test_a_room_event_lost_between_processes_is_read_back(
     after = await on_b.client.wait_for("chat.posted", lambda m: m["id"] == sent["id"])
     assert after["seq"] == number + 1
     assert on_b.numbers() == [number, number + 1]
+
+
+async def test_presence_lost_by_redis_is_rebuilt_by_the_processes(cluster: Cluster) -> None:
+    """Redis forgetting everything (as a restart without persistence does): each process
+    puts back its own people, and the counts agree again within a couple of seconds."""
+    moderator = await cluster.join(cluster.a, await cluster.organizer_token())
+    for n, server in enumerate((cluster.a, cluster.b, cluster.b)):
+        await cluster.join(server, await cluster.token(f"Here {n}"))
+    await moderator.wait_for("room.count_changed", lambda c: c["count"] == 4)
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()
+    await redis.aclose()
+    forgotten = time.monotonic()
+    checker = await Client(cluster.a.url, await cluster.token("Checker")).connect()
+    cluster.clients.append(checker)
+    entered = await checker.ok("room.enter", {"session_id": cluster.room})
+    if entered["count"] != 5:  # the checker itself, and the four put back
+        await checker.wait_for("room.count_changed", lambda c: c["count"] == 5)
+    assert time.monotonic() - forgotten < 3.0

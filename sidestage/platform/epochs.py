@@ -35,6 +35,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 log = logging.getLogger("sidestage.epochs")
 KEY = "sidestage:epoch"
 ROOM_KEY = "sidestage:epoch:room:{}"
+SETTLE_WITHIN = 2.0  # seconds an answer waits for the shared counts to move
+BUMP_RETRY = 0.25  # seconds between attempts to move the shared counts while Redis is away
 MAX_AGE = 300.0  # seconds a copy is trusted at most (bumps are what count; this is the net)
 MOVED = "sidestage.epoch_moved"  # flags in a session's ``info``
 MOVED_ROOMS = "sidestage.epoch_moved_rooms"
@@ -76,18 +78,32 @@ def room_changed(db: AsyncSession, room: int) -> None:
 
 
 class Epochs:
-    """One process's view of the epochs; with Redis, shared with every other process."""
+    """One process's view of the epochs; with Redis, shared with every other process.
+
+    ``generation`` moves on whenever Redis could not be read: a Redis restarted without
+    its data counts again from zero, and could come back to the very count a copy was
+    read under; no copy read before an outage is trusted after it."""
 
     def __init__(self, redis: Redis | None = None) -> None:
         self.redis = redis
+        self.generation = 0
         if redis is not None:
             _watch.shared.add(redis)  # this process's commits move the shared counts
+
+    def lost_redis(self) -> None:
+        """Redis was out of reach: every copy is read again once it is back."""
+        self.generation += 1
 
     async def current(self) -> Epoch:
         local = _watch.local  # read before the shared count, as both before the rows
         if self.redis is None:
             return (local,)
-        return (local, int(await self.redis.get(KEY) or 0))
+        try:
+            shared = await self.redis.get(KEY)
+        except (RedisError, OSError):
+            self.lost_redis()
+            raise
+        return (local, self.generation, int(shared or 0))
 
     async def of_room(self, room: int) -> Epoch:
         """The epoch and the room's own: a copy of the room's state is good while both are."""
@@ -98,9 +114,14 @@ class Epochs:
         local, local_room = _watch.local, _watch.rooms.get(room, 0)
         if self.redis is None:
             return (local,), (local, local_room)
-        counts = await self.redis.mget(KEY, ROOM_KEY.format(room))
+        try:
+            counts = await self.redis.mget(KEY, ROOM_KEY.format(room))
+        except (RedisError, OSError):
+            self.lost_redis()
+            raise
         shared, shared_room = (int(count or 0) for count in counts)
-        return (local, shared), (local, local_room, shared, shared_room)
+        generation = self.generation
+        return (local, generation, shared), (local, local_room, generation, shared, shared_room)
 
     async def of_room_in(self, db: AsyncSession, room: int) -> Epoch:
         """``of_room``, read once per database session, that is per command, as the
@@ -119,14 +140,16 @@ class Epochs:
 
     def close(self) -> None:
         if self.redis is not None:
-            _watch.shared.discard(self.redis)
+            _watch.shared.discard(self.redis)  # its retries, if any, end with it
 
 
 async def settled() -> None:
     """Wait until this process's commits have moved the shared counts: an answer sent
-    after this finds every process dropping the copies the commit outdated."""
+    after this finds every process dropping the copies the commit outdated. With Redis
+    away that cannot be, and the answer goes after ``SETTLE_WITHIN`` (the counts move
+    when it is back)."""
     if _watch.bumping:
-        await asyncio.gather(*list(_watch.bumping))
+        await asyncio.wait(list(_watch.bumping), timeout=SETTLE_WITHIN)
 
 
 @dataclass(frozen=True)
@@ -200,14 +223,22 @@ def _bump(rooms: set[int], everything: bool) -> None:
 
 
 async def _bump_shared(redis: Redis, keys: list[str]) -> None:
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.incr(key)
-            await pipe.execute()
-    except (RedisError, OSError):
-        # Other processes keep their copies until MAX_AGE: the cost of a Redis outage.
-        log.warning("could not move the shared epoch: other processes catch up within MAX_AGE")
+    """Move the shared counts, trying again until Redis answers: a change committed while
+    Redis was away (a room made invite-only) must reach the other processes' copies as
+    soon as it is back, not when they expire."""
+    warned = False
+    while redis in _watch.shared:
+        try:
+            async with redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.incr(key)
+                await pipe.execute()
+            return
+        except (RedisError, OSError):
+            if not warned:
+                log.warning("could not move the shared epoch; trying again until Redis is back")
+                warned = True
+            await asyncio.sleep(BUMP_RETRY)
 
 
 def _rule(model: type[Any], inserted: bool) -> _Rule | None:

@@ -452,19 +452,21 @@ class FastRedisManager(socketio.AsyncRedisManager, FastEmit):  # type: ignore[mi
         return None
 
     async def _redis_listen_with_retries(self) -> Any:
-        retry_in = 1.0
+        retry_in = 0.05
         while True:
             try:
                 self._redis_connect()
                 await self.pubsub.subscribe(self.channel, *self.room_channels)
-                retry_in = 1.0
+                retry_in = 0.05
                 async for message in self.pubsub.listen():
                     yield message
             except (RedisError, OSError) as error:
                 log.error("listening on Redis failed, again in %g s: %s", retry_in, error)
                 self.connected = False
                 await asyncio.sleep(retry_in)
-                retry_in = min(retry_in * 2, 60.0)
+                # At most a second apart: publishing resumes the moment Redis is back, and
+                # until this listener is subscribed again, what it misses is lost.
+                retry_in = min(retry_in * 2, 1.0)
 
     async def _listen(self) -> Any:
         shared = self.channel.encode()

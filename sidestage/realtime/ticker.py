@@ -29,7 +29,8 @@ from sidestage.rooms.services import RoomServices
 log = logging.getLogger("sidestage.realtime")
 POLL_TICK = 0.25
 COUNT_TICK = 1.0
-HEARTBEAT_TICK = 5.0
+BEAT_TICK = 1.0  # presence lost with a Redis restart is back within about this
+SWEEP_TICK = 5.0
 TOUCH_EVERY = 30.0
 LIVE_ROOMS_REFRESH = 5.0
 
@@ -68,7 +69,8 @@ class Ticker:
         loops = [
             (self.flush_polls, POLL_TICK),
             (self.send_counts, COUNT_TICK),
-            (self.heartbeat, HEARTBEAT_TICK),
+            (self.services.presence.heartbeat, BEAT_TICK),
+            (self.sweep, SWEEP_TICK),
         ]
         await asyncio.gather(*(self._every(step, period) for step, period in loops))
 
@@ -132,9 +134,9 @@ class Ticker:
             self._live_rooms = (time.monotonic(), ids)
         return ids
 
-    async def heartbeat(self) -> None:
+    async def sweep(self) -> None:
+        """Take dead processes' people out of the rooms, and keep attendance honest."""
         presence = self.services.presence
-        await presence.heartbeat()
         gone = await presence.sweep_dead()
         async with transaction(self.services.db) as db:
             await attendance.close_stays(db, gone)

@@ -80,6 +80,10 @@ class MemoryPresence:
     def local_pairs(self) -> set[tuple[int, int]]:
         return {(s, a) for s, room in self._connections.items() for a in room}
 
+    def connections(self) -> dict[tuple[int, int], int]:
+        """(room, person) -> connections here."""
+        return {(s, a): n for s, room in self._connections.items() for a, n in room.items()}
+
     def local_rooms(self) -> set[int]:
         return {s for s, room in self._connections.items() if room}
 
@@ -141,10 +145,32 @@ class RedisPresence:
         return value is not None and int(value) > 0
 
     async def heartbeat(self) -> None:
+        """Say this process lives; if Redis had forgotten it (restarted without its data,
+        or this process was taken for dead), put its people back in the counts."""
+        alive = f"{PREFIX}:alive:{self._process}"
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(f"{PREFIX}:alive:{self._process}", str(time.time()), ex=HEARTBEAT_TTL)
+            pipe.set(alive, str(time.time()), ex=HEARTBEAT_TTL, get=True)
             pipe.sadd(f"{PREFIX}:processes", self._process)
-            await pipe.execute()
+            previous, _ = await pipe.execute()
+        if previous is None:
+            await self._restore()
+
+    async def _restore(self) -> None:
+        """Make Redis hold this process's connections as it knows them: by difference, so
+        that running it when nothing was lost changes nothing."""
+        held = await self._redis.hgetall(self._share(self._process))
+        known = {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in held.items()}
+        mine = {f"{s}:{a}": n for (s, a), n in self._local.connections().items()}
+        for field in set(known) | set(mine):
+            change = mine.get(field, 0) - known.get(field, 0)
+            session_id, account_id = (int(part) for part in field.split(":"))
+            if change > 0:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.hincrby(self._total(session_id), str(account_id), change)
+                    pipe.hincrby(self._share(self._process), field, change)
+                    await pipe.execute()
+            elif change < 0:
+                await self._remove(self._process, session_id, account_id, -change)
 
     async def sweep_dead(self) -> list[tuple[int, int]]:
         gone: list[tuple[int, int]] = []
