@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.rooms.feed.models import RoomEvent, RoomSequence
 from tests.conftest import REDIS_URL
-from tests.live import Client, ServerProcess, fresh_demo
+from tests.live import Client
 from tests.test_delivery import (
     Entrant,
     assert_everyone_got_everything,
     chat_events,
     chat_while_entering,
 )
-from tests.test_rooms_scale import Cluster
 
-
-@pytest.fixture
-def backend() -> str:
-    return "postgresql"  # two processes share a real database server
-
-
-@pytest.fixture
-async def cluster(database_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
-    room = await fresh_demo(database_url, REDIS_URL)
-    a = ServerProcess(database_url, REDIS_URL, str(tmp_path / "a"))
-    b = ServerProcess(database_url, REDIS_URL, str(tmp_path / "b"))
-    try:
-        await asyncio.gather(asyncio.to_thread(a.wait_ready), asyncio.to_thread(b.wait_ready))
-        built = Cluster(database_url, a, b)
-        built.room = room
-        yield built
-        for client in built.clients:
-            await client.close()
-    finally:
-        a.stop()
-        b.stop()
+# The two-process cluster of the scale tests, on PostgreSQL and the shared test Redis.
+from tests.test_rooms_scale import Cluster, backend, cluster  # noqa: F401
 
 
 async def test_two_processes_deliver_every_message_once_to_people_entering(

@@ -1,0 +1,156 @@
+"""The fault suite: two processes on a PostgreSQL and a Redis of their own, chat running,
+and one thing breaking at a time. Each scenario counts: every acknowledged message is
+stored exactly once, and every participant connected at the end applied every message
+committed in its room after its entry, exactly once, doing only what docs/protocol.md
+tells a client to do. ``pytest -m faults`` runs them alone; ``-s`` prints the counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fault_kit import PostgresCluster, RedisServer, postgres_cluster, redis_server
+from tests.fault_world import Counts, FaultWorld, Participant, Sent, fault_world, talk
+
+pytestmark = pytest.mark.faults
+CHAT_RATE = 5.0  # messages a second from each speaker
+OUTAGE = 10.0  # seconds a service stays down (the fault's length, not a wait for anything)
+PEOPLE = 20
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresCluster]:
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def world(
+    postgres: PostgresCluster, redis: RedisServer, tmp_path: Path
+) -> AsyncIterator[FaultWorld]:
+    async with fault_world(postgres.url(driver="postgresql+asyncpg"), redis.url, tmp_path) as w:
+        for name in ("a", "b"):
+            w.start(name)
+        await asyncio.gather(*(asyncio.to_thread(p.wait_ready) for p in w.processes))
+        yield w
+
+
+class Chat:
+    """Speakers on both processes chatting until stopped; everyone else listening."""
+
+    def __init__(self, world: FaultWorld) -> None:
+        self.world = world
+        self.sent = Sent()
+        self.stop = asyncio.Event()
+        self.speakers: list[Participant] = []
+        self.listeners: list[Participant] = []
+        self._talking: asyncio.Future[list[None]] | None = None
+
+    async def start(self, people: int = PEOPLE) -> None:
+        self.speakers = [await self.world.person(f"Speaker {n}", n, True) for n in (0, 1)]
+        self.listeners = [await self.world.person(f"P{n}", n % 2) for n in range(people)]
+        await asyncio.gather(*(p.join() for p in self.speakers + self.listeners))
+        self._talking = asyncio.gather(
+            *(talk(s, self.sent, self.stop, CHAT_RATE) for s in self.speakers)
+        )
+
+    async def acknowledged(self, at_least: int) -> None:
+        """Until the speakers were told of ``at_least`` more messages than now."""
+        async with asyncio.timeout(60):
+            await self.sent.reach(len(self.sent.acknowledged) + at_least)
+
+    async def finish(self) -> Counts:
+        self.stop.set()
+        assert self._talking is not None
+        await self._talking
+        everyone = self.speakers + self.listeners
+        await self.world.caught_up(everyone)
+        return await self.world.counts(everyone, self.sent)
+
+
+def assert_whole(counts: Counts, scenario: str) -> None:
+    print(f"\n{scenario}: {counts}")
+    assert counts.stored == counts.acknowledged
+    assert counts.missed == 0
+    assert counts.doubled == 0
+
+
+async def test_redis_restarted_without_its_data(world: FaultWorld, redis: RedisServer) -> None:
+    chat = Chat(world)
+    await chat.start()
+    await chat.acknowledged(10)
+    redis.kill()
+    await asyncio.sleep(OUTAGE / 2)  # the outage
+    redis.start()
+    back = time.monotonic()
+    await chat.acknowledged(10)
+    counts = await chat.finish()
+    print(f"\nredis back: chat resumed within {time.monotonic() - back:.1f} s")
+    assert_whole(counts, "redis restarted without its data")
+    assert all(p.gaps == 0 for p in chat.speakers + chat.listeners)
+
+
+async def test_a_process_killed(world: FaultWorld) -> None:
+    chat = Chat(world)
+    await chat.start()
+    await chat.acknowledged(10)
+    world.processes[1].crash()  # kill -9: its people reconnect to the other process
+    killed = time.monotonic()
+    moved = [p for p in chat.speakers + chat.listeners if p.resumes or p.sio is None]
+    await chat.acknowledged(10)
+    counts = await chat.finish()
+    resumed = [r for p in chat.speakers + chat.listeners for r in p.resumes]
+    print(f"\nprocess killed: {len(resumed)} resumed entries, {len(moved)} moved early")
+    print(f"chat went on {time.monotonic() - killed:.1f} s after the kill")
+    assert resumed and all(resumed)
+    assert_whole(counts, "a process killed")
+
+
+async def test_postgresql_stopped(world: FaultWorld, postgres: PostgresCluster) -> None:
+    chat = Chat(world)
+    await chat.start()
+    await chat.acknowledged(10)
+    postgres.stop()
+    await asyncio.sleep(OUTAGE)  # the outage
+    postgres.start()
+    await chat.acknowledged(10)
+    assert_whole(await chat.finish(), "postgresql stopped for 10 s")
+
+
+async def test_postgresql_frozen(world: FaultWorld, postgres: PostgresCluster) -> None:
+    chat = Chat(world)
+    await chat.start()
+    await chat.acknowledged(10)
+    postgres.freeze()
+    try:
+        await asyncio.sleep(OUTAGE)  # the outage
+    finally:
+        postgres.thaw()
+    await chat.acknowledged(10)
+    assert_whole(await chat.finish(), "postgresql frozen for 10 s")
+
+
+async def test_a_thousand_join_while_chat_runs(world: FaultWorld) -> None:
+    chat = Chat(world)
+    await chat.start(people=0)
+    await chat.acknowledged(5)
+    joiners = [await world.person(f"J{n}", n % 2) for n in range(1000)]
+    started = time.monotonic()
+    await asyncio.gather(*(j.join() for j in joiners))
+    joined = time.monotonic() - started
+    await chat.acknowledged(5)
+    chat.listeners = joiners
+    counts = await chat.finish()
+    print(f"\n1,000 joins in {joined:.1f} s")
+    assert_whole(counts, "1,000 joins while chat runs")
