@@ -41,8 +41,11 @@ from sidestage.rooms.feed import service as feed
 from sidestage.rooms.feed.service import Numbered
 
 log = logging.getLogger("sidestage.realtime")
-CHANNEL = "sidestage:feed:{}"
-HOME = "sidestage:feed"  # always subscribed: the listener's connection lives on it
+# Redis keeps keys apart per database, but not channels: two deployments sharing a
+# server (each its own database number) would hear each other's rooms. So a room's
+# channel names the database: ``sidestage:<db>:feed:<room>``.
+CHANNEL = "sidestage:{}:feed:{}"
+HOME = "sidestage:{}:feed"  # always subscribed: the listener's connection lives on it
 GRACE = 0.05  # seconds an event waits for those before it before they are read back
 CHECK_EVERY = 1.0  # seconds between looks at every room's number
 SWEEP_EVERY = 30  # checks between letting go of rooms nobody here is in any more
@@ -50,12 +53,20 @@ RECENT = 512  # events kept per room for those entering, beyond which the databa
 RETRY_AT_MOST = 1.0  # seconds between attempts to reach Redis again
 
 
+def channel(redis: Redis, session_id: int) -> str:
+    return CHANNEL.format(_database(redis), session_id)
+
+
+def _database(redis: Redis) -> int:
+    return int(redis.connection_pool.connection_kwargs.get("db") or 0)
+
+
 async def ring(redis: Redis, events: list[Numbered]) -> None:
     """Tell every process of committed room events (they read back what this loses)."""
     for event in events:
         body = json.dumps({"seq": event.seq, "name": event.name, "data": event.data})
         try:
-            await redis.publish(CHANNEL.format(event.session_id), body)
+            await redis.publish(channel(redis, event.session_id), body)
         except (RedisError, OSError) as error:
             log.warning("room %d, event %d not published: %s", event.session_id, event.seq, error)
 
@@ -208,19 +219,20 @@ class RoomFeed:
 
     async def _start_tracking(self, session_id: int) -> _Room:
         await self.manager.listen_to(audience.room(session_id).channel)  # counts, tallies
-        await self._subscribe(CHANNEL.format(session_id))
+        if self.redis is not None:
+            await self._subscribe(channel(self.redis, session_id))
         async with self.db() as db:
             room = _Room(session_id, await feed.current(db, session_id))
         self.rooms[session_id] = room
         return room
 
-    async def _subscribe(self, channel: str) -> None:
+    async def _subscribe(self, name: str) -> None:
         if self._pubsub is None or not self.subscribed.is_set():
             return  # the listener subscribes to every room's channel when it reconnects
         try:
-            await self._pubsub.subscribe(channel)
+            await self._pubsub.subscribe(name)
         except (RedisError, OSError):
-            log.warning("subscribing to %s failed; the listener will on reconnecting", channel)
+            log.warning("subscribing to %s failed; the listener will on reconnecting", name)
 
     # Running
 
@@ -257,8 +269,9 @@ class RoomFeed:
     async def _listen(self, pubsub: PubSub) -> None:
         self._pubsub = pubsub
         try:
-            channels = [CHANNEL.format(session_id) for session_id in self.rooms]
-            await pubsub.subscribe(HOME, *channels)
+            assert self.redis is not None
+            rooms = [channel(self.redis, session_id) for session_id in self.rooms]
+            await pubsub.subscribe(HOME.format(_database(self.redis)), *rooms)
             self.subscribed.set()
             # Subscribed again: what was published while we were not is read back now.
             await self._check()
@@ -311,8 +324,9 @@ class RoomFeed:
         for room in idle:
             del self.rooms[room.session_id]
         if idle and self._pubsub is not None and self.subscribed.is_set():
+            assert self.redis is not None
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.unsubscribe(*(CHANNEL.format(r.session_id) for r in idle))
+                await self._pubsub.unsubscribe(*(channel(self.redis, r.session_id) for r in idle))
 
     def _start(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)

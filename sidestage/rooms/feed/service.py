@@ -17,13 +17,11 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.db import ByDialect, utcnow
-from sidestage.platform.errors import SidestageError
 from sidestage.rooms.events import Event, Outbox
 from sidestage.rooms.feed.models import RoomEvent, RoomSequence
 
 T = TypeVar("T")
 KEPT_FOR = timedelta(hours=2)  # how long a room's events can be asked for again
-READ_ATTEMPTS = 20  # a read racing the room's commits tries again; this many times at most
 
 
 @dataclass(frozen=True)
@@ -114,20 +112,18 @@ async def kept_after(db: AsyncSession, session_id: int, seq: int) -> bool:
     return seq == newest or (oldest is not None and oldest <= seq + 1)
 
 
-async def at_one_number(
+async def between(
     db: AsyncSession, session_id: int, read: Callable[[], Awaitable[T]]
-) -> tuple[T, int]:
-    """What ``read`` finds, with the room's number it shows: read between two looks at the
-    number, again while a commit in the room came between them. Every change of the room
-    moves the number in its own transaction, so an unmoved number means ``read`` saw the
-    room exactly as it was at that number: entering from there, nothing is missed and
-    nothing comes twice."""
-    for _ in range(READ_ATTEMPTS):
-        before = await current(db, session_id)
-        found = await read()
-        if await current(db, session_id) == before:
-            return found, before
-    raise SidestageError("server.busy", "This room is changing too fast; try again.")
+) -> tuple[T, int, list[Numbered]]:
+    """What ``read`` finds, the room's number before it, and the room's events committed
+    while it read (usually none). Every change of the room moves the number in its own
+    transaction, so ``read`` saw the room as it was at the number before, give or take
+    those events: the caller squares them."""
+    before = await current(db, session_id)
+    found = await read()
+    after_ = await current(db, session_id)
+    meanwhile = await after(db, session_id, before, after_) if after_ != before else []
+    return found, before, meanwhile
 
 
 async def prune(db: AsyncSession) -> None:

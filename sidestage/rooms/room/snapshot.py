@@ -62,9 +62,20 @@ def room_snapshots() -> RoomSnapshots:
 
 async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
     """The room as it was at one number of its feed: whoever enters from this snapshot
-    is sent the events after that number, and none before."""
-    snapshot, seq = await feed.at_one_number(db, session_id, lambda: _read_rows(db, session_id))
-    return replace(snapshot, seq=seq)
+    is sent the events after that number. Should the room change while its rows are
+    read, the snapshot stands at the number before, without the messages and tools those
+    changes added: they follow as events, once. The other events then sent again only
+    set what the snapshot may already show (a question's upvotes, a poll closed), in
+    order, ending where the room is."""
+    read = await feed.between(db, session_id, lambda: _read_rows(db, session_id))
+    snapshot, seq, meanwhile = read
+    added = {(e.name, e.data.get("id")) for e in meanwhile}
+    return replace(
+        snapshot,
+        seq=seq,
+        chat=[m for m in snapshot.chat if ("chat.posted", m["id"]) not in added],
+        tools=[t for t in snapshot.tools if ("tool.launched", t["id"]) not in added],
+    )
 
 
 async def _read_rows(db: AsyncSession, session_id: int) -> RoomSnapshot:
