@@ -171,7 +171,7 @@ async def serve_one(settings: Settings) -> None:
     """Run one worker until SIGTERM or SIGINT."""
     if not settings.redis_url:
         raise ConfigurationError("a media worker needs SIDESTAGE_REDIS_URL, shared with the app")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, timeout=settings.db_timeout)
     redis = connect_redis(settings.redis_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -94,7 +94,7 @@ async def _loop_watch(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = create_engine(app[SETTINGS].database_url)
+    engine = create_engine(app[SETTINGS].database_url, timeout=app[SETTINGS].db_timeout)
     app[ENGINE] = engine
     app[DB] = session_factory(engine)
     yield
