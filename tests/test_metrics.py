@@ -3,6 +3,7 @@ configured networks, or a token) only."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from ipaddress import ip_network
@@ -145,3 +146,12 @@ def test_settings(tmp_path: Path) -> None:
         with pytest.raises(ConfigurationError):
             load_settings({**base, **bad})
 
+
+def test_the_deployment_keeps_metrics_inside_and_checks_readiness() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    nginx = (root / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"location = /metrics \{\s*return 404;", nginx)
+    compose = yaml.safe_load((root / "compose.yaml").read_text())
+    assert "/readyz" in " ".join(compose["services"]["app"]["healthcheck"]["test"])
