@@ -22,7 +22,7 @@ MIN_SECRET_LENGTH = 32
 Network = IPv4Network | IPv6Network
 LOCALHOST: tuple[Network, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 # Seconds a database connection, statement or pool wait may take before it fails. A frozen
-# database then fails a request within about twice this (see README), not never.
+# database then fails a request within this and three seconds (see README), not never.
 DB_TIMEOUT = 4.0
 
 
