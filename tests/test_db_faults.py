@@ -20,10 +20,13 @@ import asyncpg
 import pytest
 import socketio
 from aiohttp.test_utils import TestClient
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sql_errors
 from sqlalchemy import select
 
 from sidestage.migrations import upgrade
 from sidestage.platform.db import create_engine, session_factory
+from sidestage.platform.outages import DATABASE, REDIS, unreachable
 from sidestage.platform.program.models import Session
 from sidestage.platform.settings import DB_TIMEOUT, Settings, load_settings
 from sidestage.realtime.server import REALTIME
@@ -37,8 +40,8 @@ from tests.rooms_world import World
 TEMPLATE = "sidestage_template"
 RECOVERY = 30.0  # seconds for the app to find a restarted service
 # What the README states: a frozen database fails a request or a command within
-# SIDESTAGE_DB_TIMEOUT + 3 s (the client's statement timeout is a second later than the
-# server's, and SQLAlchemy gives a broken connection two seconds to close). The test allows
+# SIDESTAGE_DB_TIMEOUT + 3 s (the client's statement timeout is half a second later than
+# the server's, and SQLAlchemy gives a broken connection two seconds to close). The test allows
 # a second more for the answer's way back.
 BOUND = DB_TIMEOUT + 3
 FRENCH_OUTAGE = "Le service est brièvement indisponible"
@@ -273,3 +276,36 @@ async def test_an_unexpected_handshake_failure_is_refused_with_a_code(
         await refused.connect()
     assert refused.received["connect_error"][0]["data"]["code"] == "server.error"
     assert "a bug while looking up the token" in caplog.text  # logged with its trace
+
+
+def _raised(error: BaseException) -> BaseException:
+    try:
+        raise error
+    except BaseException as caught:
+        return caught
+
+
+class _Orig(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def test_outages_are_told_from_bugs() -> None:
+    def dbapi(kind: type[sql_errors.DBAPIError], sqlstate: str = "") -> BaseException:
+        return kind("SELECT 1", {}, _Orig(sqlstate))
+
+    assert unreachable(redis_errors.ConnectionError("refused")) == REDIS
+    assert unreachable(redis_errors.TimeoutError("slow")) == REDIS
+    assert unreachable(dbapi(sql_errors.OperationalError)) == DATABASE
+    assert unreachable(dbapi(sql_errors.DBAPIError, "57014")) == DATABASE  # statement_timeout
+    assert unreachable(dbapi(sql_errors.DBAPIError, "08006")) == DATABASE
+    assert unreachable(sql_errors.TimeoutError("pool")) == DATABASE
+    assert unreachable(asyncpg.ConnectionDoesNotExistError("gone")) == DATABASE
+    # Refusals the database made on purpose, and bugs, are not outages.
+    assert unreachable(dbapi(sql_errors.IntegrityError, "23505")) is None
+    assert unreachable(dbapi(sql_errors.DBAPIError, "42P01")) is None
+    assert unreachable(RuntimeError("bug")) is None
+    # An OSError counts only when it came up through a database or Redis client.
+    assert unreachable(_raised(FileNotFoundError("recording.webm"))) is None
+    assert unreachable(_raised(TimeoutError())) is None

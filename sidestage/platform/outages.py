@@ -20,6 +20,8 @@ RETRY_AFTER = 5  # seconds a client is asked to wait before trying again
 # (08), insufficient resources (53, e.g. too many connections), operator intervention
 # (57: shutting down, starting up, a statement cancelled by ``statement_timeout``).
 UNAVAILABLE_SQLSTATES = ("08", "53", "57")
+DATABASE_CLIENTS = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+REDIS_CLIENTS = ("redis.",)
 
 
 def unreachable(error: BaseException) -> str | None:
@@ -35,8 +37,21 @@ def unreachable(error: BaseException) -> str | None:
         return DATABASE
     if isinstance(error, OSError):
         # Connecting (refused, unreachable) and asyncpg's command timeout come out of the
-        # pool unwrapped; TimeoutError is an OSError.
-        return DATABASE
+        # pool unwrapped (TimeoutError is an OSError); a file that is missing is no outage.
+        return _raised_within(error)
+    return None
+
+
+def _raised_within(error: BaseException) -> str | None:
+    """Which service's client code the exception came up through, if any."""
+    frame = error.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(DATABASE_CLIENTS):
+            return DATABASE
+        if module.startswith(REDIS_CLIENTS):
+            return REDIS
+        frame = frame.tb_next
     return None
 
 
