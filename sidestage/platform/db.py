@@ -92,13 +92,13 @@ def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> A
 
 def _asyncpg_bounds(timeout: float) -> dict[str, Any]:
     # The server cancels a slow statement itself (a clean error, the connection kept); the
-    # client's command timeout, a second later, is for a server that answers nothing.
+    # client's command timeout, half a second later, is for a server that answers nothing.
     statement_ms = str(int(timeout * 1000))
     return {
         "pool_timeout": timeout,
         "connect_args": {
             "timeout": timeout,
-            "command_timeout": timeout + 1,
+            "command_timeout": timeout + 0.5,
             "server_settings": {"statement_timeout": statement_ms},
         },
     }
