@@ -37,6 +37,20 @@ def test_every_command_and_event_is_documented() -> None:
     assert set(EVENTS) == set(CATALOG)
 
 
+def test_every_server_code_and_refusal_is_documented() -> None:
+    """The codes any command can answer (``server.*``) are in the list of error codes, and
+    every code a handshake can be refused with is in the "Refusal" paragraph."""
+    package = Path(__file__).resolve().parents[1] / "sidestage"
+    source = "\n".join(path.read_text() for path in package.rglob("*.py"))
+    codes = set(re.findall(r"\"(server\.[a-z_]+)\"", source))
+    listed = DOC.split("**Error codes**")[1].split("**Under load.**")[0]
+    assert {c for c in codes if f"`{c}`" not in listed} == set()
+    server = (package / "realtime" / "server.py").read_text()
+    refusals = set(re.findall(r'_refusal\("([a-z_]+\.[a-z_]+)"', server))
+    paragraph = DOC.split("**Refusal.**")[1].split("\n\n")[0]
+    assert refusals and {c for c in refusals if f"`{c}`" not in paragraph} == set()
+
+
 @pytest.mark.parametrize("name", sorted(registry.commands))
 def test_command_fields_and_permission(name: str) -> None:
     section = COMMANDS[name]

@@ -75,14 +75,33 @@ class ByDialect(Generic[T]):
         return self._built[db.get_bind().dialect.name]
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``url``; with ``timeout`` (seconds), PostgreSQL's connecting, each
+    statement and each wait for a pooled connection fail after that long, so a frozen or
+    unreachable server fails a request instead of holding it. SQLite has its busy timeout."""
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite"):
             kwargs.setdefault("module", sqlite_driver.dbapi())  # one trip per statement
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if timeout is not None and url.startswith("postgresql+asyncpg"):
+        kwargs = {**_asyncpg_bounds(timeout), **kwargs}
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _asyncpg_bounds(timeout: float) -> dict[str, Any]:
+    # The server cancels a slow statement itself (a clean error, the connection kept); the
+    # client's command timeout, half a second later, is for a server that answers nothing.
+    statement_ms = str(int(timeout * 1000))
+    return {
+        "pool_timeout": timeout,
+        "connect_args": {
+            "timeout": timeout,
+            "command_timeout": timeout + 0.5,
+            "server_settings": {"statement_timeout": statement_ms},
+        },
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -42,6 +42,16 @@ class Unavailable(SidestageError):
     status = 503
 
 
+class ServiceUnavailable(Unavailable):
+    """A service this process needs (the database, Redis) cannot be reached now; the same
+    request will work again once it is back, ``retry_after`` seconds from now, say."""
+
+    def __init__(self, code: str, message: str, *, retry_after: float, service: str) -> None:
+        super().__init__(code, message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+        self.service = service  # for the logs and the metrics, not for the client
+
+
 class PayloadTooLarge(SidestageError):
     status = 413
 

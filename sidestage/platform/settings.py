@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,11 @@ from sidestage.platform.errors import ConfigurationError
 
 DEV_SECRET_FILE = "dev-secret"
 MIN_SECRET_LENGTH = 32
+Network = IPv4Network | IPv6Network
+LOCALHOST: tuple[Network, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+# Seconds a database connection, statement or pool wait may take before it fails. A frozen
+# database then fails a request within this and three seconds (see README), not never.
+DB_TIMEOUT = 4.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class Settings:
     record_stage: bool = True
     media_workers: str = "embedded"  # or "separate": `sidestage media-worker` processes
     media_relay_host: str = "127.0.0.1"  # where a worker serves its stages to the others
+    db_timeout: float = DB_TIMEOUT
+    metrics_from: tuple[Network, ...] = LOCALHOST  # who may read /metrics without a token
+    metrics_token: str | None = None  # or with ``Authorization: Bearer <token>``
 
     @property
     def production(self) -> bool:
@@ -67,7 +76,42 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         record_stage=environ.get("SIDESTAGE_RECORD_STAGE", "1") not in ("0", "false", "no"),
         media_workers=_media_workers(environ),
         media_relay_host=environ.get("SIDESTAGE_MEDIA_RELAY_HOST", "127.0.0.1"),
+        db_timeout=_db_timeout(environ.get("SIDESTAGE_DB_TIMEOUT")),
+        **_metrics(environ),
     )
+
+
+def _db_timeout(raw: str | None) -> float:
+    if raw is None or raw == "":
+        return DB_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 600:
+        raise ConfigurationError(
+            f"SIDESTAGE_DB_TIMEOUT must be a number of seconds (up to 600), not {raw!r}"
+        )
+    return value
+
+
+MIN_METRICS_TOKEN_LENGTH = 16
+
+
+def _metrics(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Who may read /metrics: these networks (localhost unless given), or a bearer token."""
+    raw = environ.get("SIDESTAGE_METRICS_FROM", "")
+    try:
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        networks = tuple(ip_network(part, strict=False) for part in parts)
+    except ValueError as error:
+        raise ConfigurationError(f"SIDESTAGE_METRICS_FROM: {error}") from None
+    token = environ.get("SIDESTAGE_METRICS_TOKEN") or None
+    if token is not None and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        raise ConfigurationError(
+            f"SIDESTAGE_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters"
+        )
+    return {"metrics_from": networks or LOCALHOST, "metrics_token": token}
 
 
 def _media_workers(environ: Mapping[str, str]) -> str:

@@ -2,13 +2,15 @@
 handler in one transaction, publish its events after the commit, answer with an ack.
 
 Errors become ``{"ok": false, "error": {"code", "message"}}`` here and nowhere else;
-unexpected exceptions are logged and answered ``server.error``.
+a database or Redis out of reach is answered ``server.unavailable`` (with ``retry_after``),
+other unexpected exceptions are logged and answered ``server.error``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +30,8 @@ from sidestage.platform.errors import (
     SidestageError,
     Unauthenticated,
 )
+from sidestage.platform.metrics import Metrics
+from sidestage.platform.outages import unavailable, unreachable
 from sidestage.platform.ratelimit import MemoryRateLimiter
 from sidestage.platform.text import find_nul
 from sidestage.rooms.commands import (
@@ -67,9 +71,12 @@ def failed(error: SidestageError) -> Ack:
 
 
 class Dispatcher:
-    def __init__(self, services: RoomServices, publish: Publish) -> None:
+    def __init__(
+        self, services: RoomServices, publish: Publish, metrics: Metrics | None = None
+    ) -> None:
         self.services = services
         self.publish = publish
+        self.metrics = metrics if metrics is not None else Metrics()
         self._turns = asyncio.Semaphore(RUNNING_AT_ONCE)
         # A connection lives on this process alone, so its flood limit is counted here:
         # through Redis it was a round trip per command, an eighth of a vote's cost.
@@ -77,16 +84,30 @@ class Dispatcher:
 
     async def run(self, command: Command, connection: Connection, data: Any) -> Ack:
         feature = command.name.split(".")[0]
+        started = time.perf_counter()
         try:
             async with self._turns:
                 await self._flood_check(connection)
                 payload = self._parse(command, feature, data)
-                return ok(await self._execute(command, feature, connection, payload))
+                answer = ok(await self._execute(command, feature, connection, payload))
         except SidestageError as error:
-            return failed(error)
-        except Exception:
+            answer = failed(error)
+        except Exception as error:
+            answer = failed(self._unexpected(command, error))
+        outcome = "ok" if answer["ok"] else answer["error"]["code"]
+        self.metrics.command_answered(command.name, outcome, time.perf_counter() - started)
+        return answer
+
+    def _unexpected(self, command: Command, error: Exception) -> SidestageError:
+        """A database or Redis out of reach is an outage to retry after; anything else a bug,
+        logged with its trace. Called in ``run``'s handler, where the trace is still at hand."""
+        service = unreachable(error)
+        if service is None:
             log.exception("command %s failed", command.name)
-            return failed(SidestageError("server.error", "Something went wrong on our side."))
+            return SidestageError("server.error", "Something went wrong on our side.")
+        self.metrics.unreachable(service)
+        log.warning("command %s failed: %s unreachable (%r)", command.name, service, error)
+        return unavailable(service)
 
     def _parse(self, command: Command, feature: str, data: Any) -> Any:
         if not isinstance(data, dict):

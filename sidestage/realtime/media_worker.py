@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -160,7 +161,7 @@ class MediaWorker:
             await stage_service.announce(db, self.host, session_id, outbox)
             await feed.record(db, outbox)
         numbered = [
-            Numbered(session_id, event.data["seq"], event.name, event.data)
+            Numbered(session_id, event.data["seq"], event.name, event.data, time.time())
             for event in outbox.events
         ]
         await room_feed.ring(self._redis, numbered)
@@ -170,7 +171,7 @@ async def serve_one(settings: Settings) -> None:
     """Run one worker until SIGTERM or SIGINT."""
     if not settings.redis_url:
         raise ConfigurationError("a media worker needs SIDESTAGE_REDIS_URL, shared with the app")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, timeout=settings.db_timeout)
     redis = connect_redis(settings.redis_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

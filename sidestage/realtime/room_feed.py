@@ -25,11 +25,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from prometheus_client import Histogram
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
@@ -64,7 +66,8 @@ def _database(redis: Redis) -> int:
 async def ring(redis: Redis, events: list[Numbered]) -> None:
     """Tell every process of committed room events (they read back what this loses)."""
     for event in events:
-        body = json.dumps({"seq": event.seq, "name": event.name, "data": event.data})
+        sent = {"seq": event.seq, "name": event.name, "data": event.data}
+        body = json.dumps(sent | {"at": event.committed_at})
         try:
             await redis.publish(channel(redis, event.session_id), body)
         except (RedisError, OSError) as error:
@@ -93,8 +96,10 @@ class RoomFeed:
         redis: Redis | None,
         manager: FastEmit,
         connected: Callable[[str], bool],
+        lag: Histogram | None = None,
     ) -> None:
         self.db = db
+        self.lag = lag  # from commit to delivery here, per event
         self.redis = redis
         self.manager = manager
         self.connected = connected  # whether a sid is still one of this process's
@@ -126,6 +131,8 @@ class RoomFeed:
             room.delivered = event.seq
             room.recent.append(event)
             self.manager.emit_now(event.name, event.data, room.channel)
+            if event.committed_at is not None and self.lag is not None:
+                self.lag.observe(max(0.0, time.time() - event.committed_at))
         if room.waiting and not room.fill_due:
             room.fill_due = True
             self._start(self._fill_after_grace(room))
@@ -290,7 +297,9 @@ class RoomFeed:
             name = channel.decode() if isinstance(channel, bytes) else str(channel)
             session_id = int(name.rsplit(":", 1)[1])
             body = json.loads(message["data"])
-            self.receive(Numbered(session_id, int(body["seq"]), str(body["name"]), body["data"]))
+            at = body.get("at")
+            event = Numbered(session_id, int(body["seq"]), str(body["name"]), body["data"])
+            self.receive(replace(event, committed_at=float(at) if at is not None else None))
         except (KeyError, ValueError, TypeError, IndexError):
             log.exception("a room feed message that is not one")
 

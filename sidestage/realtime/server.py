@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -21,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.db import transaction
 from sidestage.platform.epochs import Epochs
+from sidestage.platform.metrics import Metrics
+from sidestage.platform.outages import unavailable, unreachable
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.dispatch import Dispatcher
@@ -36,6 +39,7 @@ from sidestage.realtime.media import sendout
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.media_remote import RemoteStage
+from sidestage.realtime.metrics import measure
 from sidestage.realtime.room_feed import RoomFeed
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
@@ -62,9 +66,10 @@ STAGE_HEARTBEAT = 5.0  # seconds; the budget forgets a worker after three missed
 class Realtime:
     """One per process: the Socket.IO server and what its handlers share."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         redis_url = settings.redis_url
         self.settings = settings
+        self.metrics = metrics if metrics is not None else Metrics()
         # Every emit borrows a connection for its publish; redis-py's default pool refuses
         # past 100 in use, which a burst of commands on one process reaches (see
         # platform/hot_store.py). The manager builds its own pool, so it gets a higher cap.
@@ -99,7 +104,13 @@ class Realtime:
     ) -> None:
         self._db = db
         self.transport = SocketTransport(self.sio, redis)
-        self.feed = RoomFeed(db, redis, self.fanout, self.transport.connections.__contains__)
+        self.feed = RoomFeed(
+            db,
+            redis,
+            self.fanout,
+            self.transport.connections.__contains__,
+            self.metrics.fanout_lag,
+        )
         self.transport.feed = self.feed
         presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
         self.stage = self._stage_host(redis)
@@ -121,7 +132,7 @@ class Realtime:
         self.transport.on_remove = lambda account, session: self._remove_local(
             services, account, session
         )
-        self.dispatcher = Dispatcher(services, self.publish)
+        self.dispatcher = Dispatcher(services, self.publish, self.metrics)
         self.ticker = Ticker(services, self.publish, Claims(redis))
         self.services = services
 
@@ -166,7 +177,8 @@ class Realtime:
         for event in outbox.events:
             if event.sequenced:
                 session_id = int(event.audience.key)
-                numbered.append(Numbered(session_id, event.data["seq"], event.name, event.data))
+                seq, now = event.data["seq"], time.time()
+                numbered.append(Numbered(session_id, seq, event.name, event.data, now))
             else:
                 await self.sio.emit(event.name, event.data, room=event.audience.channel)
         if numbered:
@@ -200,6 +212,25 @@ class Realtime:
         return handle
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        """Every refusal carries a code: the database or Redis out of reach is
+        ``server.unavailable`` (come back soon), anything unexpected ``server.error``."""
+        try:
+            await self._admit(sid, environ, auth)
+        except Refusal:
+            raise
+        except Exception as error:
+            raise self._refusal_of(error) from None
+
+    def _refusal_of(self, error: Exception) -> Refusal:
+        service = unreachable(error)
+        if service is None:
+            log.exception("connecting failed")
+            return _refusal("server.error", "Something went wrong on our side.")
+        self.metrics.unreachable(service)
+        log.warning("connecting failed: %s unreachable (%r)", service, error)
+        return _refusal("server.unavailable", unavailable(service).message)
+
+    async def _admit(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         assert self.transport is not None and self.identities is not None
         token = _token(environ, auth)
         found = await self.identities.of_token(token) if token else None
@@ -246,9 +277,11 @@ def install(
     app: web.Application,
     settings: Settings,
     resources: Callable[[], tuple[async_sessionmaker[AsyncSession], RateLimiter, Redis | None]],
+    metrics: Metrics | None = None,
 ) -> Realtime:
     """Attach /socket.io/ to the app; the database and Redis come from ``resources`` at start."""
-    realtime = Realtime(settings)
+    realtime = Realtime(settings, metrics)
+    measure(realtime.metrics, realtime)
     realtime.sio.attach(app, socketio_path="socket.io")
     realtime.register()
     app[REALTIME] = realtime

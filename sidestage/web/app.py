@@ -14,10 +14,11 @@ from sidestage.platform.db import create_engine, session_factory
 from sidestage.platform.errors import ConfigurationError
 from sidestage.platform.hot_store import connect_redis
 from sidestage.platform.loop_watch import LoopWatch
+from sidestage.platform.metrics import Metrics
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.server import install as install_realtime
-from sidestage.web import api, pages, recording_pages, room_api, room_pages
+from sidestage.web import api, ops, pages, recording_pages, room_api, room_pages
 from sidestage.web.assets import Assets
 from sidestage.web.errors import error_middleware
 from sidestage.web.i18n import BrowserStrings, Catalogs
@@ -28,6 +29,7 @@ from sidestage.web.keys import (
     DB,
     ENGINE,
     LIMITER,
+    METRICS,
     REDIS,
     SETTINGS,
 )
@@ -58,13 +60,16 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CATALOGS] = Catalogs()
     app[ASSETS] = Assets(STATIC)
-    services = (PACKAGE / "rooms", PACKAGE / "realtime")
+    # The outage message is an ack's too (platform/outages.py), shown in the page's language.
+    services = (PACKAGE / "rooms", PACKAGE / "realtime", PACKAGE / "platform" / "outages.py")
     app[BROWSER_STRINGS] = BrowserStrings(app[CATALOGS], STATIC / "js", services)
     _templates(app)
     app.cleanup_ctx.append(_loop_watch)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_hot_store)
-    install_realtime(app, settings, lambda: (app[DB], app[LIMITER], app.get(REDIS)))
+    app[METRICS] = Metrics()
+    install_realtime(app, settings, lambda: (app[DB], app[LIMITER], app.get(REDIS)), app[METRICS])
+    ops.setup(app)
     api.setup(app)
     room_api.setup(app)
     pages.setup(app)
@@ -94,7 +99,7 @@ async def _loop_watch(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = create_engine(app[SETTINGS].database_url)
+    engine = create_engine(app[SETTINGS].database_url, timeout=app[SETTINGS].db_timeout)
     app[ENGINE] = engine
     app[DB] = session_factory(engine)
     yield

@@ -1,6 +1,7 @@
 """The one place where errors become HTTP answers: JSON under /api/, a page elsewhere.
 
-Unexpected exceptions are logged with their trace and answered ``server.error``;
+A database or Redis out of reach is answered 503 ``server.unavailable`` with Retry-After;
+other unexpected exceptions are logged with their trace and answered ``server.error``;
 their text never reaches the client.
 """
 
@@ -14,7 +15,14 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
-from sidestage.platform.errors import RateLimited, SidestageError, Unauthenticated
+from sidestage.platform.errors import (
+    RateLimited,
+    ServiceUnavailable,
+    SidestageError,
+    Unauthenticated,
+)
+from sidestage.platform.outages import unavailable, unreachable
+from sidestage.web.keys import METRICS
 from sidestage.web.render import page_context
 
 log = logging.getLogger("sidestage.web")
@@ -46,16 +54,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = HTTP_CODES.get(error.status, "request.bad")
         return await _answer(request, error.status, code, error.reason or code)
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return await _answer(request, 500, "server.error", "Something went wrong on our side.")
+    except Exception as error:
+        service = unreachable(error)
+        if service is None:
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            return await _answer(request, 500, "server.error", "Something went wrong on our side.")
+        request.app[METRICS].unreachable(service)
+        log.warning("%s %s: %s unreachable (%r)", request.method, request.path, service, error)
+        return await _domain_error(request, unavailable(service))
 
 
 async def _domain_error(request: web.Request, error: SidestageError) -> web.StreamResponse:
     if isinstance(error, Unauthenticated) and not is_api(request) and request.method == "GET":
         raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
     response = await _answer(request, error.status, error.code, error.message, error.details)
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | ServiceUnavailable):
         response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
     return response
 

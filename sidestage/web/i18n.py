@@ -144,6 +144,7 @@ ERROR_KEYWORDS = {
         "NotFound",
         "Conflict",
         "Unavailable",
+        "ServiceUnavailable",
         "PayloadTooLarge",
         "RateLimited",
         "_refusal",  # the Socket.IO handshake's refusals
@@ -162,8 +163,9 @@ class BrowserStrings:
 
     def __init__(self, catalogs: Catalogs, scripts: Path, services: Iterable[Path]) -> None:
         wanted = {m for path in sorted(scripts.rglob("*.js")) for m in _msgids(path, "javascript")}
-        for folder in services:
-            wanted |= {m for path in sorted(folder.rglob("*.py")) for m in _msgids(path, "python")}
+        for place in services:
+            paths = [place] if place.is_file() else sorted(place.rglob("*.py"))
+            wanted |= {m for path in paths for m in _msgids(path, "python")}
         self._json = {
             code: json.dumps(
                 {m: t for m in sorted(wanted) if (t := catalogs.get(code).gettext(m)) != m},

@@ -7,12 +7,16 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sidestage.platform.access.service import Viewer
+from sidestage.platform.metrics import Metrics
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.web.assets import Assets
 from sidestage.web.i18n import BrowserStrings, Catalogs, Locale
 
 SOCKET_PATH = "/socket.io/"  # where Engine.IO's requests arrive
+# Asked by load balancers and Prometheus, not people: answered without reading who asks,
+# so they cost no query and still answer while the database is away.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -22,6 +26,7 @@ CATALOGS = web.AppKey("catalogs", Catalogs)
 REDIS = web.AppKey("redis", Redis)
 ASSETS = web.AppKey("assets", Assets)
 BROWSER_STRINGS = web.AppKey("browser_strings", BrowserStrings)
+METRICS = web.AppKey("metrics", Metrics)
 
 VIEWER = web.RequestKey("viewer", Viewer)
 TOKEN = web.RequestKey("token", str)

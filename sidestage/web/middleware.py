@@ -19,6 +19,7 @@ from sidestage.web.keys import (
     CSRF,
     DB,
     LOCALE,
+    PROBE_PATHS,
     SETTINGS,
     SOCKET_PATH,
     TIME_ZONE,
@@ -90,20 +91,21 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(SOCKET_PATH):
+    if request.path.startswith(SOCKET_PATH) or request.path in PROBE_PATHS:
         # Engine.IO's own requests: the Socket.IO server identifies the connection once, at
         # its handshake, and checks the Origin; a viewer per long-polling request would
         # cost two queries each, and its POSTs carry no form to hold a CSRF token.
         return await handler(request)
     token = _bearer(request) or request.cookies.get(SESSION_COOKIE, "")
     request[TOKEN] = token
-    request[VIEWER] = await _viewer(request, token)
     asked = request.query.get("lang")
     request[LOCALE] = request.app[CATALOGS].negotiate(
         asked=asked,
         cookie=request.cookies.get(LANGUAGE_COOKIE),
         accept=request.headers.get("Accept-Language"),
     )
+    # After the language: with the database away, the error page is in the viewer's.
+    request[VIEWER] = await _viewer(request, token)
     request[TIME_ZONE] = _time_zone(request)
     request[CSRF] = request.cookies.get(CSRF_COOKIE) or new_csrf_cookie()
     await _check_text(request)

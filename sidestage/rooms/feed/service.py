@@ -32,6 +32,7 @@ class Numbered:
     seq: int
     name: str
     data: dict[str, Any]
+    committed_at: float | None = None  # seconds since the epoch: how late its delivery is
 
 
 _SEQUENCES = cast(Table, RoomSequence.__table__)
@@ -98,7 +99,10 @@ async def after(
     if upto is not None:
         query = query.where(RoomEvent.seq <= upto)
     rows = await db.scalars(query.order_by(RoomEvent.seq))
-    return [Numbered(row.session_id, row.seq, row.name, dict(row.data)) for row in rows]
+    return [
+        Numbered(row.session_id, row.seq, row.name, dict(row.data), row.recorded_at.timestamp())
+        for row in rows
+    ]
 
 
 async def kept_after(db: AsyncSession, session_id: int, seq: int) -> bool:
