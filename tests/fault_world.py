@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -48,6 +49,7 @@ class Participant:
     seq: int = 0  # the last room event applied
     seen_in_state: set[int] = field(default_factory=set)  # chat ids of the first entry
     applied: list[int] = field(default_factory=list)  # chat ids applied from events
+    count: int = 0  # the room's count, from the entry and room.count_changed
     late_doubles: int = 0  # events at or below the last applied number
     gaps: int = 0  # jumps in the numbers (the server promises none)
     resumes: list[bool] = field(default_factory=list)  # whether each re-entry resumed
@@ -95,7 +97,7 @@ class Participant:
             self.seen_in_state = {m["id"] for m in state["chat"]}
         else:
             self.resumes.append(bool(state["resumed"]))
-        self.seq = state["seq"]
+        self.seq, self.count = state["seq"], state["count"]
         self._progress.set()
         for name, data in held:
             self._apply(name, data)
@@ -120,6 +122,9 @@ class Participant:
             await self._reconnecting
 
     async def _on_event(self, name: str, data: Any = None) -> None:
+        if name == "room.count_changed" and isinstance(data, dict):
+            self.count = int(data["count"])
+            self._progress.set()
         if not isinstance(data, dict) or "seq" not in data or data.get("session_id") != self.room:
             return
         if self._held is not None:
@@ -138,6 +143,12 @@ class Participant:
             if name == "chat.posted":
                 self.applied.append(int(data["id"]))
             self._progress.set()
+
+    async def counted(self, people: int) -> None:
+        """Until the room's count, as this participant hears it, is ``people``."""
+        while self.count != people:
+            self._progress.clear()
+            await self._progress.wait()
 
     async def reached(self, seq: int) -> None:
         """Until this participant applied the room's event numbered ``seq``."""
@@ -320,6 +331,15 @@ class FaultWorld:
             missed=missed,
             doubled=doubled,
         )
+
+    async def presence_is(self, people: int, within: float) -> float:
+        """Until a newcomer counts ``people`` besides itself; how long that took."""
+        started = time.monotonic()
+        checker = await self.person("Checker", 0, organizer=True)  # closed rooms too
+        await checker.join()
+        async with asyncio.timeout(within):
+            await checker.counted(people + 1)
+        return time.monotonic() - started
 
     async def caught_up(self, people: list[Participant]) -> None:
         """Until everyone applied the room's last chat message (the feed's last number)."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.fault_kit import PostgresCluster, RedisServer, postgres_cluster, redis_server
@@ -87,18 +88,52 @@ def assert_whole(counts: Counts, scenario: str) -> None:
 
 
 async def test_redis_restarted_without_its_data(world: FaultWorld, redis: RedisServer) -> None:
+    """Besides the counts: presence comes back, and a room made invite-only while Redis
+    was away is closed on the other process within 2 s of its return."""
     chat = Chat(world)
     await chat.start()
+    closing = await world.person("Door tester", 1)
+    await closing.join()  # process b now keeps the room's configuration
     await chat.acknowledged(10)
     redis.kill()
+    await make_invite_only(world, chat.speakers[0].token)
     await asyncio.sleep(OUTAGE / 2)  # the outage
     redis.start()
     back = time.monotonic()
+    await refused_from(world, closing, back)
+    await chat.acknowledged(1)
+    print(f"\nredis back: chat resumed after {time.monotonic() - back:.1f} s")
     await chat.acknowledged(10)
     counts = await chat.finish()
-    print(f"\nredis back: chat resumed within {time.monotonic() - back:.1f} s")
     assert_whole(counts, "redis restarted without its data")
     assert all(p.gaps == 0 for p in chat.speakers + chat.listeners)
+    took = await world.presence_is(PEOPLE + 3, within=2.0)  # speakers, listeners, door tester
+    print(f"presence right {took:.1f} s after asking")
+
+
+async def make_invite_only(world: FaultWorld, organizer: str) -> None:
+    """An organizer's change, committed while Redis is away (the app answers it)."""
+    url = f"{world.living()[0]}/api/sessions/{world.room}/settings"
+    body = {"kind": "side_event", "visibility": "invite_only"}
+    headers = {"Authorization": f"Bearer {organizer}"}
+    async with aiohttp.ClientSession() as http, http.put(url, json=body, headers=headers) as got:
+        assert got.status == 200, await got.text()
+
+
+async def refused_from(world: FaultWorld, guest: Participant, back: float) -> None:
+    """A guest on the other process asks to enter again and again: from 2 s after Redis
+    returned, never admitted (while it is away, refused as unavailable)."""
+    assert guest.sio is not None
+    async with asyncio.timeout(30):
+        while True:
+            answer = dict(
+                await guest.sio.call("room.enter", {"session_id": world.room}, timeout=15)
+            )
+            if not answer["ok"] and answer["error"]["code"] == "room.forbidden":
+                break
+            assert not answer["ok"] or time.monotonic() - back < 2.0, "admitted when closed"
+            await asyncio.sleep(0.1)  # asking again, as a person would
+    print(f"\ninvite-only on the other process {time.monotonic() - back:.1f} s after Redis")
 
 
 async def test_a_process_killed(world: FaultWorld) -> None:
@@ -115,6 +150,8 @@ async def test_a_process_killed(world: FaultWorld) -> None:
     print(f"chat went on {time.monotonic() - killed:.1f} s after the kill")
     assert resumed and all(resumed)
     assert_whole(counts, "a process killed")
+    took = await world.presence_is(PEOPLE + 2, within=30.0)  # the dead one's swept after 15 s
+    print(f"presence right {took:.1f} s after asking")
 
 
 async def test_postgresql_stopped(world: FaultWorld, postgres: PostgresCluster) -> None:
@@ -124,8 +161,14 @@ async def test_postgresql_stopped(world: FaultWorld, postgres: PostgresCluster) 
     postgres.stop()
     await asyncio.sleep(OUTAGE)  # the outage
     postgres.start()
+    await recovered(chat, time.monotonic())
     await chat.acknowledged(10)
     assert_whole(await chat.finish(), "postgresql stopped for 10 s")
+
+
+async def recovered(chat: Chat, back: float) -> None:
+    await chat.acknowledged(1)
+    print(f"\nchat resumed {time.monotonic() - back:.1f} s after the database returned")
 
 
 async def test_postgresql_frozen(world: FaultWorld, postgres: PostgresCluster) -> None:
@@ -137,6 +180,7 @@ async def test_postgresql_frozen(world: FaultWorld, postgres: PostgresCluster) -
         await asyncio.sleep(OUTAGE)  # the outage
     finally:
         postgres.thaw()
+    await recovered(chat, time.monotonic())
     await chat.acknowledged(10)
     assert_whole(await chat.finish(), "postgresql frozen for 10 s")
 
