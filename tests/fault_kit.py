@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import redis
+
 from tests.live import free_port
 
 WAIT = 30.0  # seconds for a service to start or stop
@@ -167,12 +169,14 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 
 class RedisServer:
-    """A redis-server of its own on a free port, without persistence."""
+    """A redis-server of its own on a free port, without persistence; ``options`` are
+    added to its command line (``--replicaof``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="sidestage-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
+        self.options = options
 
     @property
     def url(self) -> str:
@@ -185,13 +189,16 @@ class RedisServer:
         with open(self.root / "server.log", "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    executable, "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no", "--dir", str(self.root),
+                    executable, *self._config(), "--port", str(self.port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--dir", str(self.root), *self.options,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_until(self._answers, what="redis-server to answer PING")
+
+    def _config(self) -> list[str]:
+        return []
 
     def _answers(self) -> bool:
         assert self.process is not None
@@ -243,3 +250,83 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.remove()
+
+
+SERVICE = "sidestage"  # the name the Sentinels know the primary by
+
+
+class SentinelServer(RedisServer):
+    """A Sentinel watching ``primary``: quick to call it down (1 s), alone enough to
+    agree (quorum 1), though a failover needs the votes of most Sentinels."""
+
+    def __init__(self, primary: RedisServer) -> None:
+        super().__init__("--sentinel")
+        self.primary = primary
+
+    def _config(self) -> list[str]:
+        config = self.root / "sentinel.conf"  # Sentinel rewrites its file: one of its own
+        if not config.exists():
+            config.write_text(
+                f"sentinel monitor {SERVICE} 127.0.0.1 {self.primary.port} 1\n"
+                f"sentinel down-after-milliseconds {SERVICE} 1000\n"
+                f"sentinel failover-timeout {SERVICE} 10000\n"
+            )
+        return [str(config)]
+
+    def primary_port(self) -> int:
+        found = redis.Redis(port=self.port, socket_timeout=2).sentinel_get_master_addr_by_name(
+            SERVICE
+        )
+        return int(found[1])
+
+
+class SentinelGroup:
+    """A primary, its replica and two Sentinels, each on a free port."""
+
+    def __init__(self) -> None:
+        self.primary = RedisServer()
+        self.replica = RedisServer("--replicaof", "127.0.0.1", str(self.primary.port))
+        self.sentinels = [SentinelServer(self.primary) for _ in range(2)]
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"redis+sentinel://{hosts}/0/{SERVICE}"
+
+    def start(self) -> None:
+        self.primary.start()
+        self.replica.start()
+        wait_until(self._replicating, what="the replica to follow the primary")
+        for sentinel in self.sentinels:
+            sentinel.start()
+        wait_until(self._sentinels_know_each_other, what="the Sentinels to find each other")
+
+    def _replicating(self) -> bool:
+        info = redis.Redis(port=self.replica.port, socket_timeout=2).info("replication")
+        return info.get("master_link_status") == "up"
+
+    def _sentinels_know_each_other(self) -> bool:
+        client = redis.Redis(port=self.sentinels[0].port, socket_timeout=2)
+        return int(client.sentinel_master(SERVICE).get("num-other-sentinels", 0)) >= 1
+
+    def fail_over(self) -> None:
+        """Kill the primary; until the Sentinels promoted the replica."""
+        self.primary.kill()
+        wait_until(
+            lambda: all(s.primary_port() == self.replica.port for s in self.sentinels),
+            what="the Sentinels to promote the replica",
+        )
+
+    def remove(self) -> None:
+        for server in (*self.sentinels, self.replica, self.primary):
+            server.remove()
+
+
+@contextlib.contextmanager
+def sentinel_group() -> Iterator[SentinelGroup]:
+    group = SentinelGroup()
+    try:
+        group.start()
+        yield group
+    finally:
+        group.remove()

@@ -8,6 +8,7 @@ tells a client to do. ``pytest -m faults`` runs them alone; ``-s`` prints the co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,7 +16,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.fault_kit import PostgresCluster, RedisServer, postgres_cluster, redis_server
+from tests.fault_kit import (
+    PostgresCluster,
+    RedisServer,
+    SentinelGroup,
+    postgres_cluster,
+    redis_server,
+    sentinel_group,
+)
 from tests.fault_world import Counts, FaultWorld, Participant, Sent, fault_world, talk
 
 pytestmark = pytest.mark.faults
@@ -40,7 +48,21 @@ def redis() -> Iterator[RedisServer]:
 async def world(
     postgres: PostgresCluster, redis: RedisServer, tmp_path: Path
 ) -> AsyncIterator[FaultWorld]:
-    async with fault_world(postgres.url(driver="postgresql+asyncpg"), redis.url, tmp_path) as w:
+    async with two_processes(postgres, redis.url, tmp_path) as w:
+        yield w
+
+
+@pytest.fixture
+async def sentinels() -> AsyncIterator[SentinelGroup]:
+    with sentinel_group() as group:
+        yield group
+
+
+@contextlib.asynccontextmanager
+async def two_processes(
+    postgres: PostgresCluster, redis_url: str, tmp_path: Path
+) -> AsyncIterator[FaultWorld]:
+    async with fault_world(postgres.url(driver="postgresql+asyncpg"), redis_url, tmp_path) as w:
         for name in ("a", "b"):
             w.start(name)
         await asyncio.gather(*(asyncio.to_thread(p.wait_ready) for p in w.processes))
@@ -168,7 +190,7 @@ async def test_postgresql_stopped(world: FaultWorld, postgres: PostgresCluster) 
 
 async def recovered(chat: Chat, back: float) -> None:
     await chat.acknowledged(1)
-    print(f"\nchat resumed {time.monotonic() - back:.1f} s after the database returned")
+    print(f"\nchat resumed {time.monotonic() - back:.1f} s after the service returned")
 
 
 async def test_postgresql_frozen(world: FaultWorld, postgres: PostgresCluster) -> None:
@@ -198,3 +220,23 @@ async def test_a_thousand_join_while_chat_runs(world: FaultWorld) -> None:
     counts = await chat.finish()
     print(f"\n1,000 joins in {joined:.1f} s")
     assert_whole(counts, "1,000 joins while chat runs")
+
+
+async def test_a_sentinel_failover(
+    postgres: PostgresCluster, sentinels: SentinelGroup, tmp_path: Path
+) -> None:
+    """The processes reach Redis through two Sentinels; its primary dies, the replica is
+    promoted, and they go on with it."""
+    async with two_processes(postgres, sentinels.url, tmp_path) as world:
+        chat = Chat(world)
+        await chat.start()
+        await chat.acknowledged(10)
+        started = time.monotonic()
+        await asyncio.to_thread(sentinels.fail_over)
+        promoted = time.monotonic()
+        await recovered(chat, promoted)
+        print(f"replica promoted {promoted - started:.1f} s after the primary died")
+        await chat.acknowledged(10)
+        assert_whole(await chat.finish(), "a Sentinel failover")
+        took = await world.presence_is(PEOPLE + 2, within=5.0)
+        print(f"presence right {took:.1f} s after asking")
