@@ -8,7 +8,7 @@ BROWSER_JS := tests/browser/node_modules
 LOCALES := ar fr es
 CATALOGS := $(foreach l,$(LOCALES),sidestage/locale/$(l)/LC_MESSAGES/messages.mo)
 
-.PHONY: run test install lint messages clean
+.PHONY: run test faults install lint messages clean
 
 run: install
 	$(BIN)/sidestage migrate
@@ -17,6 +17,10 @@ run: install
 
 test: install $(BROWSER_JS)
 	$(BIN)/pytest -q
+
+# The fault suite alone (part of `make test` too), with each scenario's counts printed.
+faults: install
+	$(BIN)/pytest -q -s -m faults
 
 install: $(INSTALLED) $(CATALOGS)
 
