@@ -158,7 +158,8 @@ class RoomFeed:
     def _skip_lost(self, room: _Room, found: list[Numbered]) -> None:
         """Events no longer kept (pruned while this process lagged far behind): move on.
         Members see the jump in numbers and ask again, and are given the whole state."""
-        after = min([e.seq for e in found] + list(room.waiting), default=None)
+        later = [e.seq for e in found if e.seq > room.delivered] + list(room.waiting)
+        after = min(later, default=None)
         if after is None:
             return
         first, last = room.delivered + 1, after - 1
@@ -217,7 +218,10 @@ class RoomFeed:
             room = await self._start_tracking(session_id)
             future.set_result(room)
             return room
-        except BaseException as error:
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as error:
             future.set_exception(error)
             future.exception()  # retrieved: a waiter may or may not be there to see it
             raise
