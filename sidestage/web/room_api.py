@@ -8,7 +8,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.access.service import Viewer, inviting_organization
+from sidestage.platform.access.service import (
+    Viewer,
+    check_session_access,
+    inviting_organization,
+)
 from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.errors import Forbidden
 from sidestage.platform.program.models import Session
@@ -89,14 +93,17 @@ def _by_organization(clicks: dict[int | None, int]) -> dict[str, int]:
 
 
 async def follow_tool(request: web.Request) -> web.Response:
-    """Count the click (and the clicker's inviting partner), then go to the tool."""
+    """Count the click (and the clicker's inviting partner), then go to the tool. A tool is
+    part of its room: whoever may not enter the room gets the room's refusal, uncounted."""
     viewer = request[VIEWER]
     async with transaction(request.app[DB]) as db:
         tool = await tools.get_tool(db, path_id(request))
         session = await get_session(db, tool.session_id)
+        check_session_access(viewer, session)
+        url = tools.checked_url(tool.url)  # a tool stored before the check was tightened
         account_id = viewer.account.id if viewer.account else None
         await tools.click(db, tool, account_id, inviting_organization(viewer, session))
-    raise web.HTTPFound(tool.url)
+    raise web.HTTPFound(url)
 
 
 @api.route("GET", "/api/rtc/ice-servers", "STUN and TURN servers for WebRTC", tag="rooms")
