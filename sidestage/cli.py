@@ -162,7 +162,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
                 sessions = await program.list_sessions(db, conference.id)
                 sys.stdout.buffer.write(calendar(conference, sessions, base, conference.title))
             else:
-                document = await program.export_program(db, conference, base)
+                # Whoever runs the command holds the database: the whole program, streams too.
+                document = await program.export_program(
+                    db, conference, base, shows_stream=lambda _: True
+                )
                 json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
                 sys.stdout.write("\n")
         return 0

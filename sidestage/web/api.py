@@ -173,13 +173,16 @@ async def preferences(request: web.Request, body: PreferencesIn) -> OkOut:
     signed_in=False,
 )
 async def get_program(request: web.Request) -> ProgramOut:
+    viewer = request[VIEWER]
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         sessions = await program.list_sessions(db, conference.id)
     return ProgramOut(
         conference=conference_out(conference),
         days=[day_out(day) for day in conference.days],
-        sessions=[session_out(session) for session in sessions],
+        sessions=[
+            session_out(session, stream=access.may_enter(viewer, session)) for session in sessions
+        ],
     )
 
 
@@ -227,9 +230,12 @@ async def delete_bookmark(request: web.Request) -> OkOut:
 
 @api.route("GET", "/api/me/agenda", "The sessions I bookmarked", tag="program")
 async def my_agenda(request: web.Request) -> list[dict[str, Any]]:
+    viewer = request[VIEWER]
     async with request.app[DB]() as db:
-        sessions = await program.agenda(db, request[VIEWER].account.id)  # type: ignore[union-attr]
-    return [session_out(s).model_dump(mode="json") for s in sessions]
+        sessions = await program.agenda(db, viewer.account.id)  # type: ignore[union-attr]
+    return [
+        session_out(s, stream=access.may_enter(viewer, s)).model_dump(mode="json") for s in sessions
+    ]
 
 
 @api.route("GET", "/api/organizations", "The partner organizations", tag="program", signed_in=False)
@@ -247,9 +253,12 @@ async def organizations(request: web.Request) -> list[dict[str, Any]]:
     signed_in=False,
 )
 async def export(request: web.Request) -> dict[str, Any]:
+    viewer = request[VIEWER]
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
-        return await program.export_program(db, conference, base_url(request))
+        return await program.export_program(
+            db, conference, base_url(request), shows_stream=lambda s: access.may_enter(viewer, s)
+        )
 
 
 @api.route(
@@ -284,7 +293,7 @@ async def put_session_settings(request: web.Request, body: SessionSettingsIn) ->
         session = await program.update_session_settings(
             db, path_id(request), program.SessionSettings(**body.model_dump())
         )
-    return session_out(session)
+    return session_out(session, stream=True)  # organizers may enter every session
 
 
 # --- roles -----------------------------------------------------------------------------------

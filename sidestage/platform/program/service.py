@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -162,11 +162,19 @@ async def agenda(db: AsyncSession, account_id: int) -> Sequence[Session]:
     return (await db.scalars(query)).all()
 
 
-async def export_program(db: AsyncSession, conference: Conference, base_url: str) -> dict[str, Any]:
+async def export_program(
+    db: AsyncSession,
+    conference: Conference,
+    base_url: str,
+    *,
+    shows_stream: Callable[[Session], bool],
+) -> dict[str, Any]:
+    """The program as schedule JSON; a session's stream address only where ``shows_stream``
+    says the reader may enter it."""
     sessions = await list_sessions(db, conference.id)
     rooms = (await db.scalars(select(Room).where(Room.conference_id == conference.id))).all()
     tracks = (await db.scalars(select(Track).where(Track.conference_id == conference.id))).all()
-    return export_schedule(conference, sessions, rooms, tracks, base_url)
+    return export_schedule(conference, sessions, rooms, tracks, base_url, shows_stream)
 
 
 async def list_rooms(db: AsyncSession, conference_id: int) -> Sequence[Room]:
