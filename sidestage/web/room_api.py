@@ -24,6 +24,7 @@ from sidestage.rooms.qa import service as qa
 from sidestage.rooms.tools import service as tools
 from sidestage.web.api import api
 from sidestage.web.api_kit import path_id
+from sidestage.web.downloads import csv_response
 from sidestage.web.keys import DB, SETTINGS, VIEWER
 
 
@@ -32,12 +33,6 @@ async def moderated_session(db: AsyncSession, viewer: Viewer, session_id: int) -
     if not viewer.moderates(session):
         raise Forbidden("access.forbidden", "Only this session's organizers, hosts and moderators.")
     return session
-
-
-def _csv(body: str, filename: str) -> web.Response:
-    response = web.Response(text=body, content_type="text/csv", charset="utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @api.route("GET", "/api/sessions/{id}/attendance", "Attendance figures of a session", tag="rooms")
@@ -51,14 +46,15 @@ async def attendance_report(request: web.Request) -> dict[str, Any]:
 async def attendance_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         session = await moderated_session(db, request[VIEWER], path_id(request))
-        return _csv(await attendance.report_csv(db, session.id), f"attendance-{session.id}.csv")
+        body = await attendance.report_csv(db, session.id)
+        return csv_response(body, f"attendance-{session.id}.csv")
 
 
 @api.route("GET", "/api/sessions/{id}/questions.csv", "The session's questions as CSV", tag="rooms")
 async def questions_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         session = await moderated_session(db, request[VIEWER], path_id(request))
-        return _csv(await qa.questions_csv(db, session.id), f"questions-{session.id}.csv")
+        return csv_response(await qa.questions_csv(db, session.id), f"questions-{session.id}.csv")
 
 
 @api.route("GET", "/api/polls/{id}/results.csv", "A poll's results as CSV", tag="rooms")
@@ -66,7 +62,7 @@ async def poll_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         poll = await polls.get_poll(db, path_id(request))
         await moderated_session(db, request[VIEWER], poll.session_id)
-        return _csv(await polls.results_csv(db, poll), f"poll-{poll.id}.csv")
+        return csv_response(await polls.results_csv(db, poll), f"poll-{poll.id}.csv")
 
 
 @api.route(

@@ -3,8 +3,6 @@ processes voting at once still count once; changing a vote replaces its choices.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import utcnow
 from sidestage.platform.errors import Conflict, InvalidInput, NotFound
+from sidestage.platform.spreadsheet import csv_document
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Context
 from sidestage.rooms.common import clean_text
@@ -213,22 +212,16 @@ def may_see_results(poll: Poll, moderator: bool, voted: bool) -> bool:
 async def results_csv(db: AsyncSession, poll: Poll) -> str:
     """Tallies, and each voter's choices unless the poll is anonymous."""
     results = await tally(db, poll)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["poll", poll.question])
-    writer.writerow(["option", "votes"])
-    for option, count in zip(poll.options, results.counts, strict=True):
-        writer.writerow([option, count])
-    writer.writerow(["voters", results.voters])
+    lines: list[list[object]] = [["poll", poll.question], ["option", "votes"]]
+    lines += [[o, n] for o, n in zip(poll.options, results.counts, strict=True)]
+    lines.append(["voters", results.voters])
     if not poll.anonymous:
-        writer.writerow([])
-        writer.writerow(["voter", "choices"])
+        lines += [[], ["voter", "choices"]]
         rows = await db.execute(
             select(Account.display_name, PollChoice.option)
             .join(Account, Account.id == PollChoice.account_id)
             .where(PollChoice.poll_id == poll.id)
             .order_by(Account.display_name, PollChoice.option)
         )
-        for voter, chosen in rows:
-            writer.writerow([voter, poll.options[chosen]])
-    return out.getvalue()
+        lines += [[voter, poll.options[chosen]] for voter, chosen in rows]
+    return csv_document(lines)
