@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.db import transaction
 from sidestage.platform.epochs import Epochs
+from sidestage.platform.errors import SidestageError
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
-from sidestage.realtime.dispatch import Dispatcher
+from sidestage.realtime.dispatch import Dispatcher, failed
 from sidestage.realtime.fanout import (
     FastEmit,
     FastRedisManager,
@@ -168,6 +169,7 @@ class Realtime:
         self.sio.on("disconnect", self.disconnect)
         for command in handlers.registry.commands.values():
             self.sio.on(command.name, self._handler_for(command))
+        self.sio.on("*", unknown_command)
 
     def _handler_for(self, command: Command) -> Callable[..., Any]:
         async def handle(sid: str, data: Any = None) -> dict[str, Any]:
@@ -208,6 +210,14 @@ class Realtime:
             await depart_all(self.services, connection)
         if self.stage is not None:
             await self.stage.drop_owner(sid)
+
+
+async def unknown_command(event: str, sid: str, *data: Any) -> dict[str, Any]:
+    """Any event no command is registered for: acknowledged, so a client's call (a typo, a
+    newer client on an older server) fails at once instead of waiting for its timeout."""
+    return failed(
+        SidestageError("server.unknown_command", "The server does not know this command.")
+    )
 
 
 def _refusal(code: str, message: str) -> Refusal:
