@@ -24,7 +24,6 @@ from sidestage.platform.errors import ConfigurationError, SidestageError
 from sidestage.platform.program import service as program
 from sidestage.platform.program.ical import calendar
 from sidestage.platform.program.schedule_format import parse_schedule
-from sidestage.platform.program.schedule_import import import_schedule
 from sidestage.platform.settings import Settings, load_settings
 
 EXIT_USAGE, EXIT_INPUT, EXIT_CONFIG = 2, 3, 4
@@ -49,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except SidestageError as error:
         print(f"sidestage: {error.code}: {error.message}", file=sys.stderr)
+        if error.details is not None:
+            print(f"sidestage: details: {json.dumps(error.details)}", file=sys.stderr)
         return EXIT_INPUT
     except OSError as error:
         print(f"sidestage: {error}", file=sys.stderr)
@@ -139,7 +140,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(factory: Any) -> int:
         async with transaction(factory) as db:
-            summary = await import_schedule(db, schedule, prune=args.prune)
+            served = settings.conference
+            summary = await program.import_into_served(db, schedule, served, prune=args.prune)
         print(
             f"imported {schedule.conference.acronym}: {summary.days} days, {summary.rooms} rooms, "
             f"{summary.sessions} sessions ({summary.sessions_created} new, "
