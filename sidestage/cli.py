@@ -32,6 +32,11 @@ EXIT_USAGE, EXIT_INPUT, EXIT_CONFIG = 2, 3, 4
 # each client waits a whole second before trying again. aiohttp's default is 128 (Node's
 # 511); Linux caps the value at net.core.somaxconn (4096 on current kernels).
 LISTEN_BACKLOG = 2048
+# Seconds aiohttp waits, on SIGTERM, for requests still running once every live connection
+# was closed (realtime/stopping.py), before it cancels them: a websocket's handler waits up
+# to 10 s for the client's closing frame, and a stop must take seconds, not a minute (the
+# default), in a rolling restart.
+SHUTDOWN_TIMEOUT = 3.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +120,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Sidestage serving on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)
     tune_for_serving()
-    web.run_app(app, host=settings.host, port=settings.port, backlog=LISTEN_BACKLOG, print=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        backlog=LISTEN_BACKLOG,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        print=None,
+    )
     return 0
 
 

@@ -37,6 +37,7 @@ from sidestage.realtime.media import sendout
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.media_remote import RemoteStage
+from sidestage.realtime.stopping import close_every_connection
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
 from sidestage.rooms import handlers
@@ -260,9 +261,11 @@ def install(
             renewing.cancel()
             assert realtime.stage is not None
             await realtime.stage.close()
-            # Disconnects every client and stops Engine.IO's own tasks (pings, monitor).
+            # Stops Engine.IO's own tasks (pings, monitor); the clients were closed at
+            # on_shutdown (stopping.py).
             await realtime.sio.shutdown()
             realtime.services.epochs.close()
 
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(lambda _: close_every_connection(realtime.sio.eio))
     return realtime
