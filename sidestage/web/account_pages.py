@@ -59,8 +59,8 @@ async def login_form(request: web.Request) -> web.Response:
     next_path = str(form.get("next", ""))
     try:
         await throttle_login(request, email)
+        account = await accounts.authenticate(request.app[DB], email, password)
         async with transaction(request.app[DB]) as db:
-            account = await accounts.authenticate(db, email, password)
             token = await accounts.issue_token(db, account)
     except SidestageError as error:
         return _form_page(
