@@ -39,6 +39,7 @@ class Settings:
     record_stage: bool = True
     media_workers: str = "embedded"  # or "separate": `sidestage media-worker` processes
     media_relay_host: str = "127.0.0.1"  # where a worker serves its stages to the others
+    guest_burst: int = 20  # guests one client address may create at once (see web/api.py)
 
     @property
     def production(self) -> bool:
@@ -67,6 +68,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         record_stage=environ.get("SIDESTAGE_RECORD_STAGE", "1") not in ("0", "false", "no"),
         media_workers=_media_workers(environ),
         media_relay_host=environ.get("SIDESTAGE_MEDIA_RELAY_HOST", "127.0.0.1"),
+        guest_burst=_positive("SIDESTAGE_GUEST_BURST", environ.get("SIDESTAGE_GUEST_BURST"), 20),
     )
 
 
@@ -86,6 +88,14 @@ def _media_workers(environ: Mapping[str, str]) -> str:
 # 300 video viewers per core at 100 viewers (bench/stage.py); a video viewer costs 10
 # units, so 2,000 units leaves a third for signalling, RTCP and bursts.
 UNITS_PER_PROCESS = 2000
+
+
+def _positive(name: str, raw: str | None, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
 
 
 def _media_capacity(raw: str | None) -> int:

@@ -70,6 +70,22 @@ def base_url(request: web.Request) -> str:
     return request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
 
 
+# Guests are made without a password, so a script could make thousands (and vote once
+# through each). Per client address, a burst of ``guest_burst`` (20 by default: a partner's
+# office joining together behind one address), then about one a minute: a fixed window of
+# ``guest_burst`` minutes, as the rate limiter counts.
+async def throttle_guests(request: web.Request) -> None:
+    burst = request.app[SETTINGS].guest_burst
+    wait = await request.app[LIMITER].hit(f"guest:{request.remote or '?'}", burst, burst * 60.0)
+    if wait is not None:
+        raise RateLimited(
+            "auth.guests_throttled",
+            "Too many guests joined from your network just now; wait a few minutes, "
+            "or sign in with an account.",
+            retry_after=wait,
+        )
+
+
 async def throttle_login(request: web.Request, email: str) -> None:
     """Slow down password guessing without locking the owner out (see ``LOGIN_LIMITS``)."""
     address, ip = email.strip().lower(), request.remote or "?"
@@ -96,6 +112,7 @@ async def throttle_login(request: web.Request, email: str) -> None:
     signed_in=False,
 )
 async def guest(request: web.Request, body: GuestIn) -> TokenOut:
+    await throttle_guests(request)
     async with transaction(request.app[DB]) as db:
         account = await accounts.create_guest(db, body.name)
         token = await accounts.issue_token(db, account)
