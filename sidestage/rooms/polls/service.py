@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import utcnow
-from sidestage.platform.errors import Conflict, InvalidInput, NotFound
+from sidestage.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sidestage.platform.spreadsheet import csv_document
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Context
@@ -33,6 +33,7 @@ async def create(
     *,
     multiple: bool,
     anonymous: bool,
+    signed_in_only: bool,
     results: ResultsShown,
 ) -> Poll:
     cleaned = [clean_text(option, 200, "poll") for option in options]
@@ -46,6 +47,7 @@ async def create(
         options=cleaned,
         multiple=multiple,
         anonymous=anonymous,
+        signed_in_only=signed_in_only,
         results_shown=results,
         status=PollStatus.DRAFT,
         created_by=ctx.account.id,
@@ -130,6 +132,10 @@ async def vote(ctx: Context, poll_id: int, choices: Sequence[int]) -> Poll:
         poll = await get_poll(ctx.db, poll_id)
     if poll.status != PollStatus.OPEN:
         raise Conflict("poll.closed", "This poll is not open for votes.")
+    if poll.signed_in_only and ctx.account.is_guest:
+        raise Forbidden(
+            "poll.signed_in_only", "Only signed-in participants vote in this poll: log in first."
+        )
     chosen = _valid_choices(poll, choices)
     ballots, account_id = ctx.services.ballots, ctx.account.id
     ctx.outbox.after_commit.append(lambda: ballots.cast(poll.id, account_id, chosen))
