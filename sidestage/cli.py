@@ -24,7 +24,6 @@ from sidestage.platform.errors import ConfigurationError, SidestageError
 from sidestage.platform.program import service as program
 from sidestage.platform.program.ical import calendar
 from sidestage.platform.program.schedule_format import parse_schedule
-from sidestage.platform.program.schedule_import import import_schedule
 from sidestage.platform.settings import Settings, load_settings
 
 EXIT_USAGE, EXIT_INPUT, EXIT_CONFIG = 2, 3, 4
@@ -33,6 +32,11 @@ EXIT_USAGE, EXIT_INPUT, EXIT_CONFIG = 2, 3, 4
 # each client waits a whole second before trying again. aiohttp's default is 128 (Node's
 # 511); Linux caps the value at net.core.somaxconn (4096 on current kernels).
 LISTEN_BACKLOG = 2048
+# Seconds aiohttp waits, on SIGTERM, for requests still running once every live connection
+# was closed (realtime/stopping.py), before it cancels them: a websocket's handler waits up
+# to 10 s for the client's closing frame, and a stop must take seconds, not a minute (the
+# default), in a rolling restart.
+SHUTDOWN_TIMEOUT = 3.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except SidestageError as error:
         print(f"sidestage: {error.code}: {error.message}", file=sys.stderr)
+        if error.details is not None:
+            print(f"sidestage: details: {json.dumps(error.details)}", file=sys.stderr)
         return EXIT_INPUT
     except OSError as error:
         print(f"sidestage: {error}", file=sys.stderr)
@@ -114,7 +120,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Sidestage serving on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)
     tune_for_serving()
-    web.run_app(app, host=settings.host, port=settings.port, backlog=LISTEN_BACKLOG, print=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        backlog=LISTEN_BACKLOG,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        print=None,
+    )
     return 0
 
 
@@ -139,7 +152,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(factory: Any) -> int:
         async with transaction(factory) as db:
-            summary = await import_schedule(db, schedule, prune=args.prune)
+            served = settings.conference
+            summary = await program.import_into_served(db, schedule, served, prune=args.prune)
         print(
             f"imported {schedule.conference.acronym}: {summary.days} days, {summary.rooms} rooms, "
             f"{summary.sessions} sessions ({summary.sessions_created} new, "
@@ -162,7 +176,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
                 sessions = await program.list_sessions(db, conference.id)
                 sys.stdout.buffer.write(calendar(conference, sessions, base, conference.title))
             else:
-                document = await program.export_program(db, conference, base)
+                # Whoever runs the command holds the database: the whole program, streams too.
+                document = await program.export_program(
+                    db, conference, base, shows_stream=lambda _: True
+                )
                 json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
                 sys.stdout.write("\n")
         return 0

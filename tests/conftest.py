@@ -37,6 +37,8 @@ POSTGRES_ADMIN = os.environ.get(
 )
 REDIS_URL = os.environ.get("SIDESTAGE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite", "postgresql"]
+# Tests make hundreds of guests from 127.0.0.1; test_guest_limits puts the default back.
+TESTS_GUEST_BURST = "1000000"
 
 
 def _asyncpg_url(database: str) -> str:
@@ -106,7 +108,11 @@ async def database_url(
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     base = load_settings(
-        {"SIDESTAGE_DATA_DIR": str(tmp_path / "var"), "SIDESTAGE_SECRET": "t" * 40}
+        {
+            "SIDESTAGE_DATA_DIR": str(tmp_path / "var"),
+            "SIDESTAGE_SECRET": "t" * 40,
+            "SIDESTAGE_GUEST_BURST": TESTS_GUEST_BURST,
+        }
     )
     return replace(base, database_url=database_url)
 

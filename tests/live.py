@@ -139,6 +139,7 @@ class ServerProcess:
             "SIDESTAGE_DATA_DIR": data_dir,
             "SIDESTAGE_PORT": str(self.port),
             "SIDESTAGE_SECRET": "s" * 40,
+            "SIDESTAGE_GUEST_BURST": "1000000",  # tests make hundreds of guests from one place
             **(env or {}),
         }
         if redis_url:

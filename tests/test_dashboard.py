@@ -255,7 +255,7 @@ async def _day_csv(
 ) -> list[dict[str, str]]:
     answer = await client.get(f"/organizer/attendance.csv?day={day_id}", headers=headers)
     assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/csv")
-    text = await answer.text()
+    text = await answer.text(encoding="utf-8-sig")  # the byte order mark Excel needs
     assert text.splitlines()[0] == ",".join(figures.DAY_COLUMNS)
     return list(csv.DictReader(io.StringIO(text)))
 

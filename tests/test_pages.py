@@ -152,7 +152,7 @@ async def test_register_login_logout_with_forms(client: TestClient, db) -> None:
         },
         allow_redirects=False,
     )
-    assert right.status == 303 and right.headers["Location"] == "/program"
+    assert right.status == 303 and right.headers["Location"] == "/"
 
 
 async def test_guest_is_refused_invite_only_page_and_admitted_by_link(

@@ -190,7 +190,7 @@ async def test_polls(world: World) -> None:
     exported = await world.http.get(
         f"/api/polls/{made['poll_id']}/results.csv", headers=bearer(await _moderator_token(world))
     )
-    rows = list(csv.reader(io.StringIO(await exported.text())))
+    rows = list(csv.reader(io.StringIO(await exported.text(encoding="utf-8-sig"))))
     assert rows[2:5] == [["Guides", "0"], ["Data", "0"], ["Training", "1"]]
 
 

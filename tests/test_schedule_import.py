@@ -158,7 +158,9 @@ def _schema_errors(document: dict[str, Any]) -> list[str]:
 async def _export(factory: Factory) -> dict[str, Any]:
     async with factory() as db:
         conference = await program.get_conference(db)
-        return await program.export_program(db, conference, "https://sidestage.example.org")
+        return await program.export_program(
+            db, conference, "https://sidestage.example.org", shows_stream=lambda _: True
+        )
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -184,3 +184,35 @@ async def test_signalling_refuses_what_it_cannot_use(world: World) -> None:
     assert (await viewer.call("stage.leave", leave))["error"]["code"] == "stage.not_found"
     bad_id = {"session_id": session.id, "publication_id": "../../etc"}
     assert (await viewer.call("stage.watch", bad_id))["error"]["code"] == "stage.invalid"
+
+
+DATA_ONLY_OFFER = (
+    "v=0\r\n"
+    "o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n"
+    "s=-\r\n"
+    "t=0 0\r\n"
+    "a=group:BUNDLE 0\r\n"
+    "a=msid-semantic: WMS\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=ice-ufrag:abcd\r\n"
+    "a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:0\r\n"
+    "a=sctp-port:5000\r\n"
+)
+NO_MEDIA_OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+
+
+async def test_an_offer_without_sound_or_picture_is_refused(world: World) -> None:
+    """``stage.bad_media``, before the media plane: nothing is published or announced."""
+    people = await cast(world, "Watching")
+    for sdp in (DATA_ONLY_OFFER, NO_MEDIA_OFFER, NO_MEDIA_OFFER.replace("\r\n", "\n")):
+        refused = await people.on_stage.call(
+            "stage.publish", {"session_id": world.public.id, "source": "camera", "sdp": sdp}
+        )
+        assert refused["ok"] is False and refused["error"]["code"] == "stage.bad_media"
+    state = await entered(people.guests[0], world)
+    assert state["stage"]["publications"] == []
+    assert [s["publications"] for s in people.guests[0].received["stage.changed"]] in ([], [[]])

@@ -48,6 +48,7 @@ class Settings:
     db_timeout: float = DB_TIMEOUT
     metrics_from: tuple[Network, ...] = LOCALHOST  # who may read /metrics without a token
     metrics_token: str | None = None  # or with ``Authorization: Bearer <token>``
+    guest_burst: int = 20  # guests one client address may create at once (see web/api.py)
 
     @property
     def production(self) -> bool:
@@ -78,6 +79,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         media_relay_host=environ.get("SIDESTAGE_MEDIA_RELAY_HOST", "127.0.0.1"),
         db_timeout=_db_timeout(environ.get("SIDESTAGE_DB_TIMEOUT")),
         **_metrics(environ),
+        guest_burst=_positive("SIDESTAGE_GUEST_BURST", environ.get("SIDESTAGE_GUEST_BURST"), 20),
     )
 
 
@@ -130,6 +132,14 @@ def _media_workers(environ: Mapping[str, str]) -> str:
 # 300 video viewers per core at 100 viewers (bench/stage.py); a video viewer costs 10
 # units, so 2,000 units leaves a third for signalling, RTCP and bursts.
 UNITS_PER_PROCESS = 2000
+
+
+def _positive(name: str, raw: str | None, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
 
 
 def _media_capacity(raw: str | None) -> int:

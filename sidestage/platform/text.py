@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,9 +28,49 @@ def find_nul(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, .
 
 
 def is_web_url(value: str) -> bool:
-    """An absolute http(s) address: safe to put in a link (no ``javascript:`` and the like)."""
+    """An absolute http(s) address that is safe to link to and to redirect to.
+
+    The one check for addresses people give (tools, streams, partners' sites), at input
+    and again before a redirect. Refused: other schemes (``javascript:``), a user part
+    (``https://trusted@evil``), backslashes, spaces and control characters, which browsers
+    and URL libraries each read their own way, and a host or port that does not parse."""
+    if len(value) > 500 or any(_not_in_url(c) for c in value):
+        return False
     try:
         parts = urlsplit(value)
+        port_parses = parts.port is None or parts.port > 0
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and len(value) <= 500
+    host = parts.hostname or ""
+    return (
+        parts.scheme in ("http", "https")
+        and port_parses
+        and "@" not in parts.netloc
+        and (_is_host_name(host) or _is_ipv6(host))
+    )
+
+
+# Names of letters (any script, for internationalized domains), digits, hyphens and dots.
+_HOST = re.compile(r"^(?!-)[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?$")
+
+
+def _is_host_name(host: str) -> bool:
+    """A name that also survives IDNA encoding (as HTTP clients and aiohttp encode it)."""
+    if not _HOST.match(host):
+        return False
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
+def _not_in_url(c: str) -> bool:
+    return ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\\" or c.isspace()
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False

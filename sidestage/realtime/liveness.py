@@ -22,11 +22,13 @@ import logging
 
 import engineio
 
+from sidestage.realtime.polling import BoundedPosts
+
 log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between passes over all connections
 
 
-class WatchedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+class WatchedEngineServer(BoundedPosts):
     async def _service_task(self) -> None:
         self.service_task_event = self.create_event()
         while not await self._stopped_within(CHECK_EVERY):

@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.db import transaction
 from sidestage.platform.epochs import Epochs
+from sidestage.platform.errors import SidestageError
 from sidestage.platform.metrics import Metrics
 from sidestage.platform.outages import unavailable, unreachable
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
-from sidestage.realtime.dispatch import Dispatcher
+from sidestage.realtime.dispatch import Dispatcher, failed
 from sidestage.realtime.fanout import (
     FastEmit,
     FastRedisManager,
@@ -41,6 +42,7 @@ from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.media_remote import RemoteStage
 from sidestage.realtime.metrics import measure
 from sidestage.realtime.room_feed import RoomFeed
+from sidestage.realtime.stopping import close_every_connection
 from sidestage.realtime.ticker import Claims, Ticker
 from sidestage.realtime.transport import SocketTransport
 from sidestage.rooms import handlers
@@ -197,6 +199,7 @@ class Realtime:
         self.sio.on("disconnect", self.disconnect)
         for command in handlers.registry.commands.values():
             self.sio.on(command.name, self._handler_for(command))
+        self.sio.on("*", unknown_command)
 
     def _handler_for(self, command: Command) -> Callable[..., Any]:
         async def handle(sid: str, data: Any = None) -> dict[str, Any]:
@@ -258,6 +261,14 @@ class Realtime:
             await self.stage.drop_owner(sid)
 
 
+async def unknown_command(event: str, sid: str, *data: Any) -> dict[str, Any]:
+    """Any event no command is registered for: acknowledged, so a client's call (a typo, a
+    newer client on an older server) fails at once instead of waiting for its timeout."""
+    return failed(
+        SidestageError("server.unknown_command", "The server does not know this command.")
+    )
+
+
 def _refusal(code: str, message: str) -> Refusal:
     """The client's ``connect_error`` gets ``{"message": ..., "data": {"code", "message"}}``."""
     return Refusal(message, {"code": code, "message": message})
@@ -302,11 +313,13 @@ def install(
             renewing.cancel()
             assert realtime.stage is not None
             await realtime.stage.close()
-            # Disconnects every client and stops Engine.IO's own tasks (pings, monitor).
+            # Stops Engine.IO's own tasks (pings, monitor); the clients were closed at
+            # on_shutdown (stopping.py).
             await realtime.sio.shutdown()
             feeding.cancel()
             await asyncio.gather(feeding, return_exceptions=True)
             realtime.services.epochs.close()
 
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(lambda _: close_every_connection(realtime.sio.eio))
     return realtime

@@ -11,9 +11,9 @@ from sidestage.platform.access import service as access
 from sidestage.platform.accounts import service as accounts
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction
-from sidestage.platform.errors import SidestageError
+from sidestage.platform.errors import RateLimited, SidestageError
 from sidestage.platform.program.models import Organization, Session
-from sidestage.web.api import throttle_login
+from sidestage.web.api import throttle_guests, throttle_login
 from sidestage.web.keys import DB, TOKEN, VIEWER
 from sidestage.web.security import SESSION_COOKIE, clear_cookie, safe_next, set_cookie
 
@@ -36,7 +36,10 @@ def _form_page(
     context.setdefault("next", safe_next(request.query.get("next")))
     context.setdefault("error", None)
     context.setdefault("values", {})
-    return aiohttp_jinja2.render_template(template, request, context, status=status)
+    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    if isinstance(context["error"], RateLimited):
+        response.headers["Retry-After"] = str(max(1, round(context["error"].retry_after)))
+    return response
 
 
 async def _signed_in(
@@ -59,8 +62,8 @@ async def login_form(request: web.Request) -> web.Response:
     next_path = str(form.get("next", ""))
     try:
         await throttle_login(request, email)
+        account = await accounts.authenticate(request.app[DB], email, password)
         async with transaction(request.app[DB]) as db:
-            account = await accounts.authenticate(db, email, password)
             token = await accounts.issue_token(db, account)
     except SidestageError as error:
         return _form_page(
@@ -110,6 +113,7 @@ async def guest_form(request: web.Request) -> web.Response:
     form = await request.post()
     name, next_path = str(form.get("name", ""))[:200], str(form.get("next", ""))
     try:
+        await throttle_guests(request)
         async with transaction(request.app[DB]) as db:
             account = await accounts.create_guest(db, name)
             token = await accounts.issue_token(db, account)
@@ -160,6 +164,8 @@ async def invite_form(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     account, token = request[VIEWER].account, None
     try:
+        if account is None:
+            await throttle_guests(request)
         async with transaction(request.app[DB]) as db:
             if account is None:
                 account = await accounts.create_guest(db, str(form.get("name", ""))[:200])

@@ -47,7 +47,14 @@ from sidestage.web.i18n import valid_time_zone
 from sidestage.web.keys import DB, LIMITER, SETTINGS, TOKEN, VIEWER
 
 api = Api()
-LOGIN_LIMITS = (("email", 10, 300.0), ("ip", 50, 300.0))
+# Password guessing is slowed per (email, client address) pair: wrong guesses from one
+# place lock that place out of that account for the window, not the owner signing in from
+# elsewhere. Per address, a looser limit slows someone trying many emails; per email, a
+# looser one still slows a guesser spread over many addresses (ten of them, at the pair's
+# limit, lock the account for the window: the price of not letting a botnet guess freely).
+# The checks run in this order and stop at the first refusal, so attempts refused per pair
+# do not count against the email: one address alone cannot lock the owner out.
+LOGIN_LIMITS = (("pair", 10, 300.0), ("ip", 50, 300.0), ("email", 100, 300.0))
 
 
 def setup(app: web.Application) -> None:
@@ -63,9 +70,26 @@ def base_url(request: web.Request) -> str:
     return request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
 
 
+# Guests are made without a password, so a script could make thousands (and vote once
+# through each). Per client address, a burst of ``guest_burst`` (20 by default: a partner's
+# office joining together behind one address), then about one a minute: a fixed window of
+# ``guest_burst`` minutes, as the rate limiter counts.
+async def throttle_guests(request: web.Request) -> None:
+    burst = request.app[SETTINGS].guest_burst
+    wait = await request.app[LIMITER].hit(f"guest:{request.remote or '?'}", burst, burst * 60.0)
+    if wait is not None:
+        raise RateLimited(
+            "auth.guests_throttled",
+            "Too many guests joined from your network just now; wait a few minutes, "
+            "or sign in with an account.",
+            retry_after=wait,
+        )
+
+
 async def throttle_login(request: web.Request, email: str) -> None:
-    """Slow down password guessing, per address tried and per client."""
-    keys = {"email": email.strip().lower(), "ip": request.remote or "?"}
+    """Slow down password guessing without locking the owner out (see ``LOGIN_LIMITS``)."""
+    address, ip = email.strip().lower(), request.remote or "?"
+    keys = {"pair": f"{address} {ip}", "ip": ip, "email": address}
     for kind, limit, window in LOGIN_LIMITS:
         wait = await request.app[LIMITER].hit(f"login:{kind}:{keys[kind]}", limit, window)
         if wait is not None:
@@ -88,6 +112,7 @@ async def throttle_login(request: web.Request, email: str) -> None:
     signed_in=False,
 )
 async def guest(request: web.Request, body: GuestIn) -> TokenOut:
+    await throttle_guests(request)
     async with transaction(request.app[DB]) as db:
         account = await accounts.create_guest(db, body.name)
         token = await accounts.issue_token(db, account)
@@ -105,8 +130,8 @@ async def guest(request: web.Request, body: GuestIn) -> TokenOut:
 )
 async def login(request: web.Request, body: LoginIn) -> TokenOut:
     await throttle_login(request, body.email)
+    account = await accounts.authenticate(request.app[DB], body.email, body.password)
     async with transaction(request.app[DB]) as db:
-        account = await accounts.authenticate(db, body.email, body.password)
         token = await accounts.issue_token(db, account)
         viewer = await access.load_viewer(db, account)
     return TokenOut(token=token, account=account_out(account, viewer.grants))
@@ -173,13 +198,16 @@ async def preferences(request: web.Request, body: PreferencesIn) -> OkOut:
     signed_in=False,
 )
 async def get_program(request: web.Request) -> ProgramOut:
+    viewer = request[VIEWER]
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         sessions = await program.list_sessions(db, conference.id)
     return ProgramOut(
         conference=conference_out(conference),
         days=[day_out(day) for day in conference.days],
-        sessions=[session_out(session) for session in sessions],
+        sessions=[
+            session_out(session, stream=access.may_enter(viewer, session)) for session in sessions
+        ],
     )
 
 
@@ -227,9 +255,12 @@ async def delete_bookmark(request: web.Request) -> OkOut:
 
 @api.route("GET", "/api/me/agenda", "The sessions I bookmarked", tag="program")
 async def my_agenda(request: web.Request) -> list[dict[str, Any]]:
+    viewer = request[VIEWER]
     async with request.app[DB]() as db:
-        sessions = await program.agenda(db, request[VIEWER].account.id)  # type: ignore[union-attr]
-    return [session_out(s).model_dump(mode="json") for s in sessions]
+        sessions = await program.agenda(db, viewer.account.id)  # type: ignore[union-attr]
+    return [
+        session_out(s, stream=access.may_enter(viewer, s)).model_dump(mode="json") for s in sessions
+    ]
 
 
 @api.route("GET", "/api/organizations", "The partner organizations", tag="program", signed_in=False)
@@ -247,9 +278,12 @@ async def organizations(request: web.Request) -> list[dict[str, Any]]:
     signed_in=False,
 )
 async def export(request: web.Request) -> dict[str, Any]:
+    viewer = request[VIEWER]
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
-        return await program.export_program(db, conference, base_url(request))
+        return await program.export_program(
+            db, conference, base_url(request), shows_stream=lambda s: access.may_enter(viewer, s)
+        )
 
 
 @api.route(
@@ -284,7 +318,7 @@ async def put_session_settings(request: web.Request, body: SessionSettingsIn) ->
         session = await program.update_session_settings(
             db, path_id(request), program.SessionSettings(**body.model_dump())
         )
-    return session_out(session)
+    return session_out(session, stream=True)  # organizers may enter every session
 
 
 # --- roles -----------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from json import JSONDecodeError
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -99,7 +98,8 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         raise InvalidInput("request.not_json", "Send the body as application/json.")
     try:
         data = await request.json()
-    except (JSONDecodeError, UnicodeDecodeError):
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; an unknown charset a LookupError.
+    except (ValueError, LookupError):
         raise InvalidInput("request.invalid_json", "The body is not valid JSON.") from None
     if find_nul(data) is not None:
         raise InvalidInput("request.invalid", "Text may not contain NUL characters.")

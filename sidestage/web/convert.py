@@ -71,20 +71,21 @@ def organization_out(org: Organization) -> OrganizationOut:
     )
 
 
-def session_out(session: Session) -> SessionOut:
-    return SessionOut(**_session_fields(session))
+def session_out(session: Session, *, stream: bool) -> SessionOut:
+    """``stream``: whether the reader may enter the session, and so see its stream's address."""
+    return SessionOut(**_session_fields(session, stream))
 
 
 def session_detail_out(session: Session, may_enter: bool, bookmarked: bool) -> SessionDetailOut:
     return SessionDetailOut(
-        **_session_fields(session),
+        **_session_fields(session, may_enter),
         description=session.description,
         may_enter=may_enter,
         bookmarked=bookmarked,
     )
 
 
-def _session_fields(session: Session) -> dict[str, Any]:
+def _session_fields(session: Session, stream: bool) -> dict[str, Any]:
     return {
         "id": session.id,
         "guid": session.guid,
@@ -102,7 +103,8 @@ def _session_fields(session: Session) -> dict[str, Any]:
         "capacity": session.capacity,
         "host": organization_out(session.host) if session.host else None,
         "abstract": session.abstract,
-        "stream_url": session.stream_url,
+        # The stream is the room's door too: its address goes only to those the room admits.
+        "stream_url": session.stream_url if stream else None,
         "speakers": [
             PersonOut(id=link.person.id, name=link.person.name, biography=link.person.biography)
             for link in session.speakers

@@ -19,6 +19,7 @@ from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.models import PollStatus
 from sidestage.web.api_kit import path_id
 from sidestage.web.charts import bar_chart, step_chart
+from sidestage.web.downloads import csv_response
 from sidestage.web.keys import DB, SETTINGS, VIEWER
 
 SHOWN_POLLS = (PollStatus.OPEN, PollStatus.CLOSED)  # drafts have no votes yet
@@ -56,9 +57,7 @@ async def day_csv(request: web.Request) -> web.Response:
         if day is None:
             raise NotFound("program.no_conference", "No program has been imported yet.")
         body = await figures.stays_csv(db, await _sessions_of(db, conference, day))
-    response = web.Response(text=body, content_type="text/csv", charset="utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="attendance-{day.date}.csv"'
-    return response
+    return csv_response(body, f"attendance-{day.date}.csv")
 
 
 @aiohttp_jinja2.template("dashboard_session.html")

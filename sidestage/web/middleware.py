@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from sidestage.platform import epochs
 from sidestage.platform.access.service import Viewer, load_viewer
@@ -143,9 +144,23 @@ async def _check_text(request: web.Request) -> None:
     """Path, query and form text with NUL characters never reach a handler."""
     texts = [request.path, *request.query.values()]
     if request.method not in SAFE_METHODS and request.content_type in FORM_TYPES:
-        texts += [v for v in (await request.post()).values() if isinstance(v, str)]
+        texts += [v for v in (await _read_form(request)).values() if isinstance(v, str)]
     if find_nul(texts) is not None:
         raise InvalidInput("request.invalid", "Text may not contain NUL characters.")
+
+
+async def _read_form(
+    request: web.Request,
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The form, read here once for every handler (aiohttp keeps it for their ``post()``):
+    a form aiohttp cannot parse (multipart without a boundary or with a nameless part,
+    bytes that are not UTF-8, an unknown charset) is the sender's mistake, not a 500."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError):
+        raise InvalidInput(
+            "request.unreadable_form", "The form could not be read; send it again."
+        ) from None
 
 
 async def _check_csrf(request: web.Request) -> None:
@@ -165,7 +180,7 @@ async def _check_csrf(request: web.Request) -> None:
 async def _form_token(request: web.Request) -> str | None:
     if request.content_type not in FORM_TYPES:
         return None
-    form = await request.post()
+    form = await _read_form(request)
     value = form.get(CSRF_FIELD)
     return value if isinstance(value, str) else None
 

@@ -123,7 +123,7 @@ async def bookmark_form(request: web.Request) -> web.Response:
             await program.unbookmark(db, viewer.account.id, session_id)
         else:
             await program.bookmark(db, viewer.account.id, session_id)
-    raise web.HTTPSeeOther(str(form.get("next") or f"/sessions/{session_id}"))
+    raise web.HTTPSeeOther(safe_next(str(form.get("next") or ""), f"/sessions/{session_id}"))
 
 
 @aiohttp_jinja2.template("marathon.html")

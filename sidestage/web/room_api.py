@@ -8,7 +8,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.access.service import Viewer, inviting_organization
+from sidestage.platform.access.service import (
+    Viewer,
+    check_session_access,
+    inviting_organization,
+)
 from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.errors import Forbidden
 from sidestage.platform.program.models import Session
@@ -20,6 +24,7 @@ from sidestage.rooms.qa import service as qa
 from sidestage.rooms.tools import service as tools
 from sidestage.web.api import api
 from sidestage.web.api_kit import path_id
+from sidestage.web.downloads import csv_response
 from sidestage.web.keys import DB, SETTINGS, VIEWER
 
 
@@ -28,12 +33,6 @@ async def moderated_session(db: AsyncSession, viewer: Viewer, session_id: int) -
     if not viewer.moderates(session):
         raise Forbidden("access.forbidden", "Only this session's organizers, hosts and moderators.")
     return session
-
-
-def _csv(body: str, filename: str) -> web.Response:
-    response = web.Response(text=body, content_type="text/csv", charset="utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @api.route("GET", "/api/sessions/{id}/attendance", "Attendance figures of a session", tag="rooms")
@@ -47,14 +46,15 @@ async def attendance_report(request: web.Request) -> dict[str, Any]:
 async def attendance_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         session = await moderated_session(db, request[VIEWER], path_id(request))
-        return _csv(await attendance.report_csv(db, session.id), f"attendance-{session.id}.csv")
+        body = await attendance.report_csv(db, session.id)
+        return csv_response(body, f"attendance-{session.id}.csv")
 
 
 @api.route("GET", "/api/sessions/{id}/questions.csv", "The session's questions as CSV", tag="rooms")
 async def questions_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         session = await moderated_session(db, request[VIEWER], path_id(request))
-        return _csv(await qa.questions_csv(db, session.id), f"questions-{session.id}.csv")
+        return csv_response(await qa.questions_csv(db, session.id), f"questions-{session.id}.csv")
 
 
 @api.route("GET", "/api/polls/{id}/results.csv", "A poll's results as CSV", tag="rooms")
@@ -62,7 +62,7 @@ async def poll_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         poll = await polls.get_poll(db, path_id(request))
         await moderated_session(db, request[VIEWER], poll.session_id)
-        return _csv(await polls.results_csv(db, poll), f"poll-{poll.id}.csv")
+        return csv_response(await polls.results_csv(db, poll), f"poll-{poll.id}.csv")
 
 
 @api.route(
@@ -89,14 +89,17 @@ def _by_organization(clicks: dict[int | None, int]) -> dict[str, int]:
 
 
 async def follow_tool(request: web.Request) -> web.Response:
-    """Count the click (and the clicker's inviting partner), then go to the tool."""
+    """Count the click (and the clicker's inviting partner), then go to the tool. A tool is
+    part of its room: whoever may not enter the room gets the room's refusal, uncounted."""
     viewer = request[VIEWER]
     async with transaction(request.app[DB]) as db:
         tool = await tools.get_tool(db, path_id(request))
         session = await get_session(db, tool.session_id)
+        check_session_access(viewer, session)
+        url = tools.checked_url(tool.url)  # a tool stored before the check was tightened
         account_id = viewer.account.id if viewer.account else None
         await tools.click(db, tool, account_id, inviting_organization(viewer, session))
-    raise web.HTTPFound(tool.url)
+    raise web.HTTPFound(url)
 
 
 @api.route("GET", "/api/rtc/ice-servers", "STUN and TURN servers for WebRTC", tag="rooms")

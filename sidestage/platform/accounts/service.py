@@ -12,13 +12,17 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.accounts.models import Account, AuthToken
-from sidestage.platform.db import UTCDateTime, utcnow
+from sidestage.platform.accounts.passwords import (
+    DUMMY_HASH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from sidestage.platform.db import UTCDateTime, transaction, utcnow
 from sidestage.platform.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 TOKEN_LIFETIME = timedelta(days=30)
@@ -26,10 +30,6 @@ GUEST_TOKEN_LIFETIME = timedelta(days=3)
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-
-_hasher = PasswordHasher()
-# Verifying against this when the email is unknown keeps both paths equally slow.
-_DUMMY_HASH = _hasher.hash("sidestage-timing-equaliser")
 
 
 def normalize_email(raw: str) -> str:
@@ -55,9 +55,11 @@ async def register(db: AsyncSession, email: str, password: str, display_name: st
     email = normalize_email(email)
     name = clean_display_name(display_name)
     _check_password_strength(password)
+    # Hashed before the first statement: the session takes its connection only then.
+    password_hash = await hash_password(password)
     if await find_account_by_email(db, email) is not None:
         raise Conflict("auth.email_taken", "An account with this email exists; sign in instead.")
-    account = Account(email=email, password_hash=_hasher.hash(password), display_name=name)
+    account = Account(email=email, password_hash=password_hash, display_name=name)
     db.add(account)
     await db.flush()
     return account
@@ -65,7 +67,7 @@ async def register(db: AsyncSession, email: str, password: str, display_name: st
 
 async def set_password(db: AsyncSession, account: Account, password: str) -> None:
     _check_password_strength(password)
-    account.password_hash = _hasher.hash(password)
+    account.password_hash = await hash_password(password)
 
 
 async def create_guest(db: AsyncSession, display_name: str) -> Account:
@@ -75,20 +77,34 @@ async def create_guest(db: AsyncSession, display_name: str) -> Account:
     return account
 
 
-async def authenticate(db: AsyncSession, email: str, password: str) -> Account:
-    """The account these credentials open, or ``auth.invalid_credentials`` (never which part)."""
-    account = await find_account_by_email(db, email.strip().lower())
-    stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
-    try:
-        _hasher.verify(stored, password[:MAX_PASSWORD])
-    except (VerificationError, InvalidHashError):
+async def authenticate(
+    factory: async_sessionmaker[AsyncSession], email: str, password: str
+) -> Account:
+    """The account these credentials open, or ``auth.invalid_credentials`` (never which part).
+
+    The account is read in a session of its own, closed before the hash is checked: a
+    database connection held through a queue of slow hashes would starve the rooms."""
+    async with factory() as db:
+        account = await find_account_by_email(db, email.strip().lower())
+    stored = account.password_hash if account and account.password_hash else DUMMY_HASH
+    if not await verify_password(stored, password[:MAX_PASSWORD]):
         account = None
     if account is None or account.password_hash is None:
         raise Unauthenticated("auth.invalid_credentials", "Wrong email or password.")
     _refuse_banned(account)
-    if _hasher.check_needs_rehash(stored):
-        account.password_hash = _hasher.hash(password)
+    if needs_rehash(stored):
+        await _store_hash(factory, account, await hash_password(password))
     return account
+
+
+async def _store_hash(
+    factory: async_sessionmaker[AsyncSession], account: Account, password_hash: str
+) -> None:
+    async with transaction(factory) as db:
+        await db.execute(
+            update(Account).where(Account.id == account.id).values(password_hash=password_hash)
+        )
+    account.password_hash = password_hash
 
 
 def _refuse_banned(account: Account) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -22,6 +22,7 @@ def export_schedule(
     rooms: Sequence[Room],
     tracks: Sequence[Track],
     base_url: str,
+    shows_stream: Callable[[Session], bool],
 ) -> dict[str, Any]:
     zone = ZoneInfo(conference.time_zone)
     base = base_url.rstrip("/") + "/"
@@ -36,7 +37,7 @@ def export_schedule(
         "url": base,
         "tracks": [_track(track) for track in tracks],
         "rooms": [_room(room) for room in sorted(rooms, key=lambda r: r.position)],
-        "meta": {"sidestage": _meta(conference, sessions)},
+        "meta": {"sidestage": _meta(conference, sessions, shows_stream)},
         "days": [
             _day(day, sessions, rooms, zone, base, conference.base_url or base)
             for day in conference.days
@@ -155,13 +156,15 @@ def _references(items: Any, source_base: str) -> list[dict[str, Any]]:
     return kept
 
 
-def _meta(conference: Conference, sessions: Sequence[Session]) -> dict[str, Any]:
+def _meta(
+    conference: Conference, sessions: Sequence[Session], shows_stream: Callable[[Session], bool]
+) -> dict[str, Any]:
     hosts: dict[int, Organization] = {s.host.id: s.host for s in sessions if s.host is not None}
     return {
         "languages": conference.languages,
         "title_translations": conference.title_translations,
         "organizations": [_organization(org) for org in hosts.values()],
-        "sessions": {s.guid: _session_meta(s) for s in sessions},
+        "sessions": {s.guid: _session_meta(s, shows_stream(s)) for s in sessions},
     }
 
 
@@ -174,13 +177,13 @@ def _organization(org: Organization) -> dict[str, Any]:
     }
 
 
-def _session_meta(session: Session) -> dict[str, Any]:
+def _session_meta(session: Session, stream: bool) -> dict[str, Any]:
     return {
         "kind": session.kind,
         "visibility": session.visibility,
         "capacity": session.capacity,
         "host": session.host.slug if session.host else None,
-        "stream_url": session.stream_url,
+        "stream_url": session.stream_url if stream else None,
         "languages": session.languages,
         "title_translations": session.title_translations,
         "abstract_translations": session.abstract_translations,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from sidestage.platform.db import ByDialect
-from sidestage.platform.errors import InvalidInput, NotFound
+from sidestage.platform.errors import Conflict, InvalidInput, NotFound
 from sidestage.platform.program.models import (
     Bookmark,
     Conference,
@@ -28,7 +28,11 @@ from sidestage.platform.program.models import (
 )
 from sidestage.platform.program.schedule_export import export_schedule
 from sidestage.platform.program.schedule_format import ScheduleIn
-from sidestage.platform.program.schedule_import import ImportSummary, import_schedule
+from sidestage.platform.program.schedule_import import (
+    ImportSummary,
+    import_schedule,
+    normalize_acronym,
+)
 from sidestage.platform.text import is_web_url
 
 _SESSION_DETAILS = (
@@ -162,11 +166,19 @@ async def agenda(db: AsyncSession, account_id: int) -> Sequence[Session]:
     return (await db.scalars(query)).all()
 
 
-async def export_program(db: AsyncSession, conference: Conference, base_url: str) -> dict[str, Any]:
+async def export_program(
+    db: AsyncSession,
+    conference: Conference,
+    base_url: str,
+    *,
+    shows_stream: Callable[[Session], bool],
+) -> dict[str, Any]:
+    """The program as schedule JSON; a session's stream address only where ``shows_stream``
+    says the reader may enter it."""
     sessions = await list_sessions(db, conference.id)
     rooms = (await db.scalars(select(Room).where(Room.conference_id == conference.id))).all()
     tracks = (await db.scalars(select(Track).where(Track.conference_id == conference.id))).all()
-    return export_schedule(conference, sessions, rooms, tracks, base_url)
+    return export_schedule(conference, sessions, rooms, tracks, base_url, shows_stream)
 
 
 async def list_rooms(db: AsyncSession, conference_id: int) -> Sequence[Room]:
@@ -213,6 +225,26 @@ async def update_session_settings(
 async def import_into_served(
     db: AsyncSession, schedule: ScheduleIn, served: str | None, *, prune: bool
 ) -> ImportSummary:
-    """Import into the conference this deployment serves, or create it from the file."""
+    """Import into the conference this deployment serves, or create it from the file.
+
+    A file of another conference is refused: merged in, it would rename the running one,
+    move it to the file's time zone and put the file's days and sessions among its own.
+    The acronym names a conference (pretalx and frab keep it for its whole life), so the
+    title may change from one import to the next."""
     into = await find_conference(db, served)
+    expected = into.acronym if into else normalize_acronym(served) if served else None
+    if expected is not None and normalize_acronym(schedule.conference.acronym) != expected:
+        raise other_conference(schedule, expected, into)
     return await import_schedule(db, schedule, into=into, prune=prune)
+
+
+def other_conference(schedule: ScheduleIn, expected: str, served: Conference | None) -> Conflict:
+    return Conflict(
+        "program.other_conference",
+        "This file holds the program of another conference, so nothing was imported. "
+        "Import a file of the conference this site runs.",
+        details={
+            "file": {"acronym": schedule.conference.acronym, "title": schedule.conference.title},
+            "served": {"acronym": expected, "title": served.title if served else None},
+        },
+    )

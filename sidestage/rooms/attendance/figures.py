@@ -6,8 +6,6 @@ invites or stays there are, and groups the rows in Python.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from sidestage.platform.access.models import Invite, InviteRedemption
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import utcnow
 from sidestage.platform.program.models import Organization, Session
+from sidestage.platform.spreadsheet import csv_document
 from sidestage.rooms.attendance import service as attendance
 from sidestage.rooms.attendance.models import AttendanceInterval
 from sidestage.rooms.attendance.service import Report, Span, Step
@@ -218,9 +217,6 @@ DAY_COLUMNS = ["session_id", "session", *attendance.STAY_COLUMNS]
 
 async def stays_csv(db: AsyncSession, sessions: Sequence[Session]) -> str:
     """Every stay in these sessions as CSV, session by session, in one query."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(DAY_COLUMNS)
     rows = await db.execute(
         select(AttendanceInterval, Session, Account.display_name, Account.email, Organization.name)
         .join(Session, Session.id == AttendanceInterval.session_id)
@@ -232,7 +228,8 @@ async def stays_csv(db: AsyncSession, sessions: Sequence[Session]) -> str:
         )
     )
     now = utcnow()
-    for interval, session, name, email, organization in rows:
-        cells = attendance.stay_cells(interval, name, email, organization, now)
-        writer.writerow([session.id, session.title, *cells])
-    return out.getvalue()
+    stays = [
+        [session.id, session.title, *attendance.stay_cells(interval, name, email, org, now)]
+        for interval, session, name, email, org in rows
+    ]
+    return csv_document([DAY_COLUMNS, *stays])

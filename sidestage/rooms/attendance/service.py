@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import UTCDateTime, utcnow
 from sidestage.platform.program.models import Organization
+from sidestage.platform.spreadsheet import csv_document
 from sidestage.rooms.attendance.models import AttendanceInterval
 
 STALE_AFTER = timedelta(seconds=90)  # three missed heartbeats
@@ -242,9 +241,6 @@ def stay_cells(
 
 
 async def report_csv(db: AsyncSession, session_id: int) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(STAY_COLUMNS)
     rows = await db.execute(
         select(AttendanceInterval, Account.display_name, Account.email, Organization.name)
         .join(Account, Account.id == AttendanceInterval.account_id)
@@ -253,6 +249,5 @@ async def report_csv(db: AsyncSession, session_id: int) -> str:
         .order_by(AttendanceInterval.started_at)
     )
     now = utcnow()
-    for interval, name, email, organization in rows:
-        writer.writerow(stay_cells(interval, name, email, organization, now))
-    return out.getvalue()
+    stays = [stay_cells(interval, name, email, org, now) for interval, name, email, org in rows]
+    return csv_document([STAY_COLUMNS, *stays])

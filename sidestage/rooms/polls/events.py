@@ -18,6 +18,7 @@ class PollOut(BaseModel):
     options: list[str]
     multiple: bool
     anonymous: bool
+    signed_in_only: bool
     results: str
     status: str
 
@@ -48,6 +49,7 @@ def poll_out(poll: Poll) -> PollOut:
         options=poll.options,
         multiple=poll.multiple,
         anonymous=poll.anonymous,
+        signed_in_only=poll.signed_in_only,
         results=poll.results_shown,
         status=poll.status,
     )

@@ -20,6 +20,7 @@ class CreateIn(Payload):
     options: list[str] = Field(max_length=service.MAX_OPTIONS + 5)
     multiple: bool = False
     anonymous: bool = True
+    signed_in_only: bool = False
     results: ResultsShown = Field(default=ResultsShown.LIVE, strict=False)
 
 
@@ -44,6 +45,7 @@ async def create(ctx: Context, p: CreateIn) -> dict[str, Any]:
         p.options,
         multiple=p.multiple,
         anonymous=p.anonymous,
+        signed_in_only=p.signed_in_only,
         results=p.results,
     )
     return {"poll_id": poll.id}

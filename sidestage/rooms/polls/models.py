@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
@@ -33,6 +33,9 @@ class Poll(Base):
     options: Mapped[list[str]] = mapped_column(JSON)
     multiple: Mapped[bool] = mapped_column(Boolean, default=False)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Only accounts that signed in may vote, not guests: a guest costs nothing to make, so
+    # an open poll can be stuffed through many of them.
+    signed_in_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     results_shown: Mapped[str] = mapped_column(String(20), default=ResultsShown.LIVE)
     status: Mapped[str] = mapped_column(String(10), default=PollStatus.DRAFT)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))

@@ -3,8 +3,6 @@ processes voting at once still count once; changing a vote replaces its choices.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import utcnow
-from sidestage.platform.errors import Conflict, InvalidInput, NotFound
+from sidestage.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sidestage.platform.spreadsheet import csv_document
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Context
 from sidestage.rooms.common import clean_text
@@ -34,6 +33,7 @@ async def create(
     *,
     multiple: bool,
     anonymous: bool,
+    signed_in_only: bool,
     results: ResultsShown,
 ) -> Poll:
     cleaned = [clean_text(option, 200, "poll") for option in options]
@@ -47,6 +47,7 @@ async def create(
         options=cleaned,
         multiple=multiple,
         anonymous=anonymous,
+        signed_in_only=signed_in_only,
         results_shown=results,
         status=PollStatus.DRAFT,
         created_by=ctx.account.id,
@@ -131,6 +132,10 @@ async def vote(ctx: Context, poll_id: int, choices: Sequence[int]) -> Poll:
         poll = await get_poll(ctx.db, poll_id)
     if poll.status != PollStatus.OPEN:
         raise Conflict("poll.closed", "This poll is not open for votes.")
+    if poll.signed_in_only and ctx.account.is_guest:
+        raise Forbidden(
+            "poll.signed_in_only", "Only signed-in participants vote in this poll: log in first."
+        )
     chosen = _valid_choices(poll, choices)
     ballots, account_id = ctx.services.ballots, ctx.account.id
     ctx.outbox.after_commit.append(lambda: ballots.cast(poll.id, account_id, chosen))
@@ -213,22 +218,16 @@ def may_see_results(poll: Poll, moderator: bool, voted: bool) -> bool:
 async def results_csv(db: AsyncSession, poll: Poll) -> str:
     """Tallies, and each voter's choices unless the poll is anonymous."""
     results = await tally(db, poll)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["poll", poll.question])
-    writer.writerow(["option", "votes"])
-    for option, count in zip(poll.options, results.counts, strict=True):
-        writer.writerow([option, count])
-    writer.writerow(["voters", results.voters])
+    lines: list[list[object]] = [["poll", poll.question], ["option", "votes"]]
+    lines += [[o, n] for o, n in zip(poll.options, results.counts, strict=True)]
+    lines.append(["voters", results.voters])
     if not poll.anonymous:
-        writer.writerow([])
-        writer.writerow(["voter", "choices"])
+        lines += [[], ["voter", "choices"]]
         rows = await db.execute(
             select(Account.display_name, PollChoice.option)
             .join(Account, Account.id == PollChoice.account_id)
             .where(PollChoice.poll_id == poll.id)
             .order_by(Account.display_name, PollChoice.option)
         )
-        for voter, chosen in rows:
-            writer.writerow([voter, poll.options[chosen]])
-    return out.getvalue()
+        lines += [[voter, poll.options[chosen]] for voter, chosen in rows]
+    return csv_document(lines)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
 from typing import cast
 
 from sqlalchemy import Table, select, update
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sidestage.platform import epochs
 from sidestage.platform.db import utcnow
 from sidestage.platform.errors import Conflict, Forbidden, NotFound
+from sidestage.platform.spreadsheet import csv_document
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Context
 from sidestage.rooms.common import clean_text, rate_limit
@@ -190,23 +189,13 @@ async def set_moderated(ctx: Context, session_id: int, moderated: bool) -> None:
     ctx.outbox.add("qa.queue_changed", body, audience.room(session_id))
 
 
+QUESTION_COLUMNS = ["id", "asked_at", "author", "anonymous", "status", "pinned", "upvotes", "text"]
+
+
 async def questions_csv(db: AsyncSession, session_id: int) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["id", "asked_at", "author", "anonymous", "status", "pinned", "upvotes", "text"]
-    )
-    for q in await questions_of(db, session_id):
-        writer.writerow(
-            [
-                q.id,
-                q.created_at.isoformat(),
-                q.author_name,
-                q.anonymous,
-                q.status,
-                q.pinned,
-                q.upvotes,
-                q.text,
-            ]
-        )
-    return out.getvalue()
+    rows = [
+        [q.id, q.created_at.isoformat(), q.author_name, q.anonymous]
+        + [q.status, q.pinned, q.upvotes, q.text]
+        for q in await questions_of(db, session_id)
+    ]
+    return csv_document([QUESTION_COLUMNS, *rows])

@@ -90,6 +90,7 @@ async def take_off(ctx: Context, p: PersonIn) -> dict[str, Any]:
 )
 async def publish(ctx: Context, p: PublishIn) -> dict[str, Any]:
     await service.check_on_stage(ctx, p.session_id)
+    service.check_offer(p.sdp)
 
     async def send() -> dict[str, Any]:
         publication_id, answer = await ctx.services.stage.publish(

@@ -17,7 +17,7 @@ from sidestage.platform import epochs
 from sidestage.platform.access.models import RoleGrant
 from sidestage.platform.access.service import SESSION_ROLES, load_viewer
 from sidestage.platform.accounts.models import Account
-from sidestage.platform.errors import Forbidden, NotFound
+from sidestage.platform.errors import Forbidden, InvalidInput, NotFound
 from sidestage.platform.program.models import Session
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Context
@@ -95,6 +95,17 @@ async def take_off(ctx: Context, session_id: int, account_id: int) -> None:
 async def check_on_stage(ctx: Context, session_id: int) -> None:
     if not await is_on_stage(ctx.db, session_id, ctx.account.id):
         raise Forbidden("stage.not_on_stage", "The host has not put you on stage.")
+
+
+def check_offer(sdp: str) -> None:
+    """A publication is sound or picture: an offer with neither (no ``m=audio`` or
+    ``m=video`` section, say only a data channel) would hold a peer connection and a place
+    in the lineup's publications with nothing to watch."""
+    kinds = {line[2:].split(" ", 1)[0] for line in sdp.splitlines() if line.startswith("m=")}
+    if not kinds & {"audio", "video"}:
+        raise InvalidInput(
+            "stage.bad_media", "Your browser offered neither sound nor picture to the stage."
+        )
 
 
 async def candidates(db: AsyncSession, session: Session) -> list[events.OnStage]:

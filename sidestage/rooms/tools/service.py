@@ -15,12 +15,10 @@ from sidestage.rooms.tools.models import Tool, ToolClick
 
 
 async def launch(ctx: Context, session_id: int, title: str, url: str, description: str) -> Tool:
-    if not is_web_url(url.strip()):
-        raise InvalidInput("tool.bad_url", "A tool's address starts with http:// or https://.")
     tool = Tool(
         session_id=session_id,
         title=clean_text(title, 200, "tool"),
-        url=url.strip(),
+        url=checked_url(url.strip()),
         description=description.strip(),
         organization_id=ctx.session.host_organization_id if ctx.session else None,
         launched_by=ctx.account.id,
@@ -29,6 +27,18 @@ async def launch(ctx: Context, session_id: int, title: str, url: str, descriptio
     await ctx.db.flush()
     ctx.outbox.add("tool.launched", events.tool_out(tool), audience.room(session_id))
     return tool
+
+
+def checked_url(url: str) -> str:
+    """The address, if it may be launched and followed: launching and the counted link's
+    redirect ask the same question, so nothing accepted here fails there."""
+    if not is_web_url(url):
+        raise InvalidInput(
+            "tool.bad_url",
+            "A tool's address is a web address starting with http:// or https://, "
+            "without spaces or backslashes.",
+        )
+    return url
 
 
 async def tools_of(db: AsyncSession, session_id: int) -> list[Tool]:

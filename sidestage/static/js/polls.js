@@ -70,8 +70,9 @@ export class Polls {
   render({ poll, own, tally }) {
     const heading = h("h3", { dir: "auto", id: `poll${poll.poll_id}` }, poll.question);
     const state = poll.status === "open" ? null : h("p", { class: "tag" }, poll.status === "draft" ? _("Draft") : _("Closed"));
+    const who = poll.signed_in_only ? h("p", { class: "meta" }, _("Only signed-in participants vote in this poll.")) : null;
     return h("article", { class: "poll", "data-poll": poll.poll_id, "aria-labelledby": `poll${poll.poll_id}` },
-      heading, state,
+      heading, state, who,
       poll.status === "open" && !this.room.console ? this.ballot(poll, own) : null,
       this.resultsOf(poll, tally),
       this.room.moderator ? this.controls(poll) : null);
@@ -136,7 +137,8 @@ export class Polls {
     const fields = form.elements;
     const options = fields.options.value.split("\n").map((line) => line.trim()).filter(Boolean);
     const payload = { session_id: this.room.id, question: fields.question.value.trim(), options,
-      multiple: fields.multiple.checked, results: fields.results.value };
+      multiple: fields.multiple.checked, signed_in_only: fields.signed_in_only.checked,
+      results: fields.results.value };
     const status = part(form, "poll-form-status");
     const answer = await busy(form, () => this.room.call("poll.create", payload));
     if (!answer.ok) { status.textContent = answer.error.message; return; }
