@@ -32,6 +32,8 @@ from sidestage.platform.demo import load_demo
 from sidestage.platform.program.models import Session
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.feed.models import RoomEvent
+from sidestage.rooms.polls.models import PollChoice
+from sidestage.rooms.qa.models import Question
 from tests.live import WAIT, ServerProcess
 
 RETRYABLE = {"server.unavailable", "server.rate_limited", "auth.sign_in_required"}
@@ -224,17 +226,42 @@ async def talk(speaker: Participant, sent: Sent, stop: asyncio.Event, per_second
 
 
 @dataclass
+class Asked:
+    """Votes and questions the participants were told were taken."""
+
+    poll_id: int = 0
+    votes: Counter[int] = field(default_factory=Counter)  # option -> acknowledged votes
+    questions: set[str] = field(default_factory=set)  # client ids
+
+
+async def vote_and_ask(person: Participant, asked: Asked, index: int) -> None:
+    """One vote and one question, each sent again (same client id) until answered."""
+    option = index % 2
+    answer = await person.call("poll.vote", {"poll_id": asked.poll_id, "choices": [option]})
+    assert answer["ok"], answer
+    asked.votes[option] += 1
+    client_id = uuid.uuid4().hex[:16]
+    payload = {"session_id": person.room, "text": f"q{index}?", "client_id": client_id}
+    answer = await person.call("qa.ask", payload)
+    assert answer["ok"], answer
+    asked.questions.add(client_id)
+
+
+@dataclass
 class Counts:
     acknowledged: int
     stored: int
     delivered: int
     missed: int
     doubled: int
+    votes: int = 0  # acknowledged, each stored once
+    questions: int = 0
 
     def __str__(self) -> str:
         return (
-            f"acknowledged {self.acknowledged}, stored {self.stored}, delivered "
-            f"{self.delivered}, missed {self.missed}, doubled {self.doubled}"
+            f"messages acknowledged {self.acknowledged}, stored {self.stored}, delivered "
+            f"{self.delivered}, missed {self.missed}, doubled {self.doubled}; votes "
+            f"{self.votes} and questions {self.questions} acknowledged, each stored once"
         )
 
 
@@ -244,7 +271,7 @@ class FaultWorld:
     def __init__(self, database_url: str, redis_url: str, workdir: Path) -> None:
         self.database_url, self.redis_url, self.workdir = database_url, redis_url, workdir
         self.processes: list[ServerProcess] = []
-        self.room = 0
+        self.room = self.other_room = 0
         self.people: list[Participant] = []
 
     async def prepare(self) -> None:
@@ -252,15 +279,16 @@ class FaultWorld:
         engine = create_engine(self.database_url)
         async with transaction(session_factory(engine)) as db:
             await load_demo(db)
-            found = await db.scalar(
-                select(Session.id)
-                .where(Session.visibility == "public", Session.kind == "side_event")
-                .order_by(Session.id)
-                .limit(1)
+            found = list(
+                await db.scalars(
+                    select(Session.id)
+                    .where(Session.visibility == "public", Session.kind == "side_event")
+                    .order_by(Session.id)
+                    .limit(2)
+                )
             )
         await engine.dispose()
-        assert found is not None
-        self.room = int(found)
+        self.room, self.other_room = found  # the demo has public side events enough
 
     def start(self, name: str) -> ServerProcess:
         server = ServerProcess(self.database_url, self.redis_url, str(self.workdir / name))
@@ -340,6 +368,23 @@ class FaultWorld:
         async with asyncio.timeout(within):
             await checker.counted(people + 1)
         return time.monotonic() - started
+
+    async def check_asked(self, asked: Asked) -> None:
+        """Every acknowledged vote and question stored, once: nothing more, nothing less."""
+        engine = create_engine(self.database_url)
+        async with session_factory(engine)() as db:
+            choices = Counter(
+                await db.scalars(
+                    select(PollChoice.option).where(PollChoice.poll_id == asked.poll_id)
+                )
+            )
+            questions = Counter(
+                await db.scalars(select(Question.client_id).where(Question.session_id == self.room))
+            )
+        await engine.dispose()
+        assert choices == asked.votes, (choices, asked.votes)
+        assert {c for c in questions if c} == asked.questions
+        assert all(questions[c] == 1 for c in asked.questions)
 
     async def caught_up(self, people: list[Participant]) -> None:
         """Until everyone applied the room's last chat message (the feed's last number)."""

@@ -24,7 +24,16 @@ from tests.fault_kit import (
     redis_server,
     sentinel_group,
 )
-from tests.fault_world import Counts, FaultWorld, Participant, Sent, fault_world, talk
+from tests.fault_world import (
+    Asked,
+    Counts,
+    FaultWorld,
+    Participant,
+    Sent,
+    fault_world,
+    talk,
+    vote_and_ask,
+)
 
 pytestmark = pytest.mark.faults
 CHAT_RATE = 5.0  # messages a second from each speaker
@@ -79,6 +88,8 @@ class Chat:
         self.speakers: list[Participant] = []
         self.listeners: list[Participant] = []
         self._talking: asyncio.Future[list[None]] | None = None
+        self.asked = Asked()
+        self._asking: asyncio.Future[list[None]] | None = None
 
     async def start(self, people: int = PEOPLE) -> None:
         self.speakers = [await self.world.person(f"Speaker {n}", n, True) for n in (0, 1)]
@@ -86,6 +97,17 @@ class Chat:
         await asyncio.gather(*(p.join() for p in self.speakers + self.listeners))
         self._talking = asyncio.gather(
             *(talk(s, self.sent, self.stop, CHAT_RATE) for s in self.speakers)
+        )
+        made = await self.speakers[0].call(
+            "poll.create", {"session_id": self.world.room, "question": "?", "options": ["a", "b"]}
+        )
+        self.asked.poll_id = made["data"]["poll_id"]
+        assert (await self.speakers[0].call("poll.open", {"poll_id": self.asked.poll_id}))["ok"]
+
+    def vote_and_ask(self) -> None:
+        """Every listener votes and asks a question, now: through the fault to come."""
+        self._asking = asyncio.gather(
+            *(vote_and_ask(p, self.asked, n) for n, p in enumerate(self.listeners))
         )
 
     async def acknowledged(self, at_least: int) -> None:
@@ -97,9 +119,15 @@ class Chat:
         self.stop.set()
         assert self._talking is not None
         await self._talking
+        if self._asking is not None:
+            await self._asking
+            await self.world.check_asked(self.asked)
         everyone = self.speakers + self.listeners
         await self.world.caught_up(everyone)
-        return await self.world.counts(everyone, self.sent)
+        counts = await self.world.counts(everyone, self.sent)
+        counts.votes = sum(self.asked.votes.values())
+        counts.questions = len(self.asked.questions)
+        return counts
 
 
 def assert_whole(counts: Counts, scenario: str) -> None:
@@ -115,8 +143,10 @@ async def test_redis_restarted_without_its_data(world: FaultWorld, redis: RedisS
     chat = Chat(world)
     await chat.start()
     closing = await world.person("Door tester", 1)
-    await closing.join()  # process b now keeps the room's configuration
+    closing.room = world.other_room
+    await closing.join()  # process b now keeps that room's configuration
     await chat.acknowledged(10)
+    chat.vote_and_ask()
     redis.kill()
     await make_invite_only(world, chat.speakers[0].token)
     await asyncio.sleep(OUTAGE / 2)  # the outage
@@ -129,13 +159,13 @@ async def test_redis_restarted_without_its_data(world: FaultWorld, redis: RedisS
     counts = await chat.finish()
     assert_whole(counts, "redis restarted without its data")
     assert all(p.gaps == 0 for p in chat.speakers + chat.listeners)
-    took = await world.presence_is(PEOPLE + 3, within=2.0)  # speakers, listeners, door tester
+    took = await world.presence_is(PEOPLE + 2, within=2.0)  # the speakers and listeners
     print(f"presence right {took:.1f} s after asking")
 
 
 async def make_invite_only(world: FaultWorld, organizer: str) -> None:
     """An organizer's change, committed while Redis is away (the app answers it)."""
-    url = f"{world.living()[0]}/api/sessions/{world.room}/settings"
+    url = f"{world.living()[0]}/api/sessions/{world.other_room}/settings"
     body = {"kind": "side_event", "visibility": "invite_only"}
     headers = {"Authorization": f"Bearer {organizer}"}
     async with aiohttp.ClientSession() as http, http.put(url, json=body, headers=headers) as got:
@@ -148,9 +178,8 @@ async def refused_from(world: FaultWorld, guest: Participant, back: float) -> No
     assert guest.sio is not None
     async with asyncio.timeout(30):
         while True:
-            answer = dict(
-                await guest.sio.call("room.enter", {"session_id": world.room}, timeout=15)
-            )
+            entering = {"session_id": world.other_room}
+            answer = dict(await guest.sio.call("room.enter", entering, timeout=15))
             if not answer["ok"] and answer["error"]["code"] == "room.forbidden":
                 break
             assert not answer["ok"] or time.monotonic() - back < 2.0, "admitted when closed"
@@ -162,6 +191,7 @@ async def test_a_process_killed(world: FaultWorld) -> None:
     chat = Chat(world)
     await chat.start()
     await chat.acknowledged(10)
+    chat.vote_and_ask()
     world.processes[1].crash()  # kill -9: its people reconnect to the other process
     killed = time.monotonic()
     moved = [p for p in chat.speakers + chat.listeners if p.resumes or p.sio is None]
@@ -180,6 +210,7 @@ async def test_postgresql_stopped(world: FaultWorld, postgres: PostgresCluster) 
     chat = Chat(world)
     await chat.start()
     await chat.acknowledged(10)
+    chat.vote_and_ask()
     postgres.stop()
     await asyncio.sleep(OUTAGE)  # the outage
     postgres.start()
@@ -197,6 +228,7 @@ async def test_postgresql_frozen(world: FaultWorld, postgres: PostgresCluster) -
     chat = Chat(world)
     await chat.start()
     await chat.acknowledged(10)
+    chat.vote_and_ask()
     postgres.freeze()
     try:
         await asyncio.sleep(OUTAGE)  # the outage
@@ -232,6 +264,7 @@ async def test_a_sentinel_failover(
         await chat.start()
         await chat.acknowledged(10)
         started = time.monotonic()
+        chat.vote_and_ask()
         await asyncio.to_thread(sentinels.fail_over)
         promoted = time.monotonic()
         await recovered(chat, promoted)
