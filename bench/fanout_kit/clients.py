@@ -4,6 +4,10 @@ It opens and enters connections, sends chat messages at a fixed rate from a few 
 votes from all of them, and counts every ``chat.posted`` that arrives with its latency
 (the text is the send time). Several of these run side by side; the parent adds their
 counts up. Connections are kept per room: a phase may use several rooms at once.
+
+Joiners that record (the start of a wave) also keep, each, what their ``room.enter``
+answered and the number of every ``chat.posted`` they received, so that ``check`` can
+hold them against the room's feed: what each missed, and what it got twice.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import asyncio
 import logging
 import random
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -27,6 +33,53 @@ LATENCY_SAMPLE = 20_000  # latencies returned per collect, chosen at random
 GENERATOR_HELD_UP = 0.05
 OPENING_AT_ONCE = 200  # connections being opened concurrently
 POLL_OPTIONS = ["yes", "no"]
+EXAMPLES = 5  # joiners with something missed or doubled described in full, per generator
+
+
+@dataclass
+class Joiner:
+    """One connection of a wave: what its entry answered, and every ``chat.posted`` it
+    received as (seq, message id), before the answer too (the protocol allows that)."""
+
+    room: int
+    url: str
+    counted: Callable[[str, Any, float], None]  # the role's counters and latencies
+    entry_seq: int = -1
+    entry_chat: set[int] = field(default_factory=set)
+    receipts: list[tuple[int, int]] = field(default_factory=list)
+
+    def on_event(self, name: str, payload: Any, arrival: float) -> None:
+        if name == "chat.posted":
+            self.receipts.append((int(payload["seq"]), int(payload["id"])))
+        self.counted(name, payload, arrival)
+
+    def entered(self, answer: JsonDict) -> None:
+        self.entry_seq = int(answer["seq"])
+        self.entry_chat = {int(message["id"]) for message in answer["chat"]}
+
+    def check(self, feed: list[int]) -> Counter[str]:
+        """Against the numbers of the room's ``chat.posted`` events: expected (numbered
+        after the entry), missed (expected, never received), doubled (received again, or
+        although the entry's state held it) and out of order (below one received earlier)."""
+        expected = {seq for seq in feed if seq > self.entry_seq}
+        found: Counter[str] = Counter(expected=len(expected), received=len(self.receipts))
+        seen: set[int] = set()
+        highest = -1
+        for seq, message in self.receipts:
+            held = seq <= self.entry_seq or message in self.entry_chat
+            found["doubled"] += seq in seen or held
+            found["out_of_order"] += seq < highest
+            seen.add(seq)
+            highest = max(highest, seq)
+        found["missed"] = len(expected - seen)
+        return found
+
+    def described(self, feed: list[int], found: Counter[str]) -> JsonDict:
+        seqs = [seq for seq, _ in self.receipts]
+        missing = sorted({seq for seq in feed if seq > self.entry_seq} - set(seqs))
+        return {"room": self.room, "url": self.url, "entry_seq": self.entry_seq} | dict(
+            found, missing=missing[:10], seqs_received=seqs[:40]
+        )
 
 
 class ClientsRole:
@@ -42,11 +95,16 @@ class ClientsRole:
         # Reported to the parent with the counts, not printed by the child as warnings.
         logging.getLogger("sidestage.loop").setLevel(logging.ERROR)
         self._watching: asyncio.Task[None] | None = None
+        self.joiners: list[Joiner] = []
+        self._sending: asyncio.Task[JsonDict] | None = None  # chat until told to stop
+        self._stop_sending = asyncio.Event()
 
     def handlers(self) -> dict[str, Handler]:
         return {
             "join": self.join,
             "send": self.send,
+            "sent": self.sent,
+            "check": self.check,
             "collect": self.collect,
             "moderate": self.moderate,
             "vote": self.vote,
@@ -75,34 +133,76 @@ class ClientsRole:
 
     async def join(self, request: JsonDict) -> JsonDict:
         """Open one connection per token (the i-th to ``urls[i % len(urls)]``) and enter
-        ``room``, ``OPENING_AT_ONCE`` at a time."""
-        gate, urls, room = asyncio.Semaphore(OPENING_AT_ONCE), request["urls"], request["room"]
+        the i-th of ``rooms``, ``OPENING_AT_ONCE`` at a time; with ``record``, as joiners
+        that keep what they entered at and received (see ``check``)."""
+        gate, urls, record = asyncio.Semaphore(OPENING_AT_ONCE), request["urls"], request["record"]
         started = time.time()
 
-        async def one(index: int, token: str) -> float:
+        async def one(index: int, token: str, room: int) -> float:
             async with gate:
-                connection = Connection(self._on_event)
-                await connection.open(self.http, urls[index % len(urls)], token)
+                url = urls[index % len(urls)]
+                joiner = Joiner(room, url, self._on_event) if record else None
+                connection = Connection(joiner.on_event if joiner else self._on_event)
+                await connection.open(self.http, url, token)
                 answer = await connection.call("room.enter", {"session_id": room})
                 if not answer.get("ok"):
                     raise RuntimeError(f"room.enter refused: {answer}")
+                if joiner is not None:
+                    joiner.entered(answer["data"])
+                    self.joiners.append(joiner)
                 self.rooms[room].append(connection)
                 return time.time()
 
-        done = await asyncio.gather(*(one(i, t) for i, t in enumerate(request["tokens"])))
+        entering = zip(request["tokens"], request["rooms"], strict=True)
+        done = await asyncio.gather(*(one(i, t, r) for i, (t, r) in enumerate(entering)))
         return {"started": started, "last": max(done), "count": len(done)}
+
+    async def check(self, request: JsonDict) -> JsonDict:
+        """Every recording joiner's receipts against its room's ``feed`` (room -> the
+        numbers of its ``chat.posted`` events, as the database holds them): the counts
+        added up, those of each room and server where something was missed or doubled,
+        and a few such joiners in full."""
+        feed = {int(room): seqs for room, seqs in request["feed"].items()}
+        total: Counter[str] = Counter()
+        places: dict[str, Counter[str]] = defaultdict(Counter)
+        examples = []
+        for joiner in self.joiners:
+            found = joiner.check(feed[joiner.room])
+            total.update(found)
+            if found["missed"] or found["doubled"] or found["out_of_order"]:
+                places[f"room {joiner.room} on {joiner.url}"].update(found, joiners=1)
+                if len(examples) < EXAMPLES:
+                    examples.append(joiner.described(feed[joiner.room], found))
+        return {"counts": total, "places": places, "examples": examples}
 
     async def send(self, request: JsonDict) -> JsonDict:
         """In each of ``rooms`` at once: ``rate`` messages a second for ``seconds``, spread
         over ``senders`` of its connections, the next ones along: each sends again only once
         all have sent. Each room's schedule starts ``phases[room]`` of an interval late:
-        rooms chat independently, not in step."""
+        rooms chat independently, not in step. With ``background``, answers at once and
+        chats on until ``sent`` stops it: a request, which this process would not read
+        while it was still answering ``send``."""
+        self._stop_sending.clear()
+        if not request.get("background"):
+            return await self._send_all(request)
+        self._sending = asyncio.create_task(self._send_all(request))
+        return {}
+
+    async def sent(self, request: JsonDict) -> JsonDict:
+        """Stops the chat that ``send`` started in the background; what it would have
+        answered."""
+        assert self._sending is not None
+        self._stop_sending.set()
+        return await self._sending
+
+    async def _send_all(self, request: JsonDict) -> JsonDict:
         rooms, phases = request["rooms"], request["phases"]
         answers = await asyncio.gather(
             *(self._send_into(room, phases[str(room)], request) for room in rooms)
         )
         refused = [a for room in answers for a in room if not a.get("ok")]
-        return {"refused": refused[:3]}
+        sent = sum(len(room) for room in answers) - len(refused)
+        return {"refused": refused[:3], "sent": sent}
 
     async def _send_into(self, room: int, phase: float, request: JsonDict) -> list[Any]:
         wanted, first, members = request["senders"], self._next_sender[room], self.rooms[room]
@@ -119,6 +219,8 @@ class ClientsRole:
             delay = start + index * interval - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)  # the schedule of a fixed-rate sender
+            if self._stop_sending.is_set():
+                break
             sender = senders[index % len(senders)]
             message = {"session_id": room, "text": repr(time.time())}
             pending.append(asyncio.ensure_future(sender.call("chat.send", message)))
