@@ -288,10 +288,13 @@ class ClientsRole:
     async def close(self, request: JsonDict) -> None:
         if self._watching is not None:
             self._watching.cancel()
+        self._stop_sending.set()  # a chat in the background, when a phase failed meanwhile
         everyone = [c for room in self.rooms.values() for c in room]
         if self._moderator is not None:
             everyone.append(self._moderator)
         await asyncio.gather(*(c.close() for c in everyone), return_exceptions=True)
+        if self._sending is not None:
+            await asyncio.gather(self._sending, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
 

@@ -58,8 +58,13 @@ class Connection:
             self._acks.pop(ack_id, None)
 
     async def close(self) -> None:
+        """Closes the websocket; calls still waiting for their ack fail at once instead of
+        after ``within``."""
         if self._reader is not None:
             self._reader.cancel()
+        for waiting in self._acks.values():
+            if not waiting.done():
+                waiting.set_exception(ConnectionError("closed before the ack"))
         if self._ws is not None:
             await self._ws.close()
 
