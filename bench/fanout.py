@@ -337,7 +337,10 @@ def wave_lines(row: dict[str, Any]) -> str:
         f"  messages sent {row['sent']}; deliveries expected {row['expected']}, received "
         f"{row['received']}; missed {row['missed']}, doubled {row['doubled']}, out of order "
         f"{row['out_of_order']}",
-        f"  latency from send to receipt: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms",
+        f"  each one's entry, connect to answer: p50 {row['entry_p50_s']:.2f} s, p99 "
+        f"{row['entry_p99_s']:.2f} s, longest {row['entry_max_s']:.2f} s",
+        f"  latency from send to receipt: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms"
+        f" (to the speaker's ack: p50 {row['ack_p50_ms']:.1f} ms, p99 {row['ack_p99_ms']:.1f} ms)",
         f"  targets: {met}",
     ]
     for place, found in row["places"].items():

@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,9 +138,9 @@ class ClientsRole:
         gate, urls, record = asyncio.Semaphore(OPENING_AT_ONCE), request["urls"], request["record"]
         started = time.time()
 
-        async def one(index: int, token: str, room: int) -> float:
+        async def one(index: int, token: str, room: int) -> tuple[float, float]:
             async with gate:
-                url = urls[index % len(urls)]
+                url, connecting = urls[index % len(urls)], time.time()
                 joiner = Joiner(room, url, self._on_event) if record else None
                 connection = Connection(joiner.on_event if joiner else self._on_event)
                 await connection.open(self.http, url, token)
@@ -151,11 +151,17 @@ class ClientsRole:
                     joiner.entered(answer["data"])
                     self.joiners.append(joiner)
                 self.rooms[room].append(connection)
-                return time.time()
+                answered = time.time()
+                return answered, answered - connecting
 
         entering = zip(request["tokens"], request["rooms"], strict=True)
         done = await asyncio.gather(*(one(i, t, r) for i, (t, r) in enumerate(entering)))
-        return {"started": started, "last": max(done), "count": len(done)}
+        return {
+            "started": started,
+            "last": max(answered for answered, _ in done),
+            "count": len(done),
+            "entries_s": [took for _, took in done],  # each one's connect to its answer
+        }
 
     async def check(self, request: JsonDict) -> JsonDict:
         """Every recording joiner's receipts against its room's ``feed`` (room -> the
@@ -200,11 +206,15 @@ class ClientsRole:
         answers = await asyncio.gather(
             *(self._send_into(room, phases[str(room)], request) for room in rooms)
         )
-        refused = [a for room in answers for a in room if not a.get("ok")]
-        sent = sum(len(room) for room in answers) - len(refused)
-        return {"refused": refused[:3], "sent": sent}
+        refused = [a for room, _ in answers for a in room if not a.get("ok")]
+        sent = sum(len(room) for room, _ in answers) - len(refused)
+        acks = [took for _, times in answers for took in times]
+        return {"refused": refused[:3], "sent": sent, "acks_s": acks}
 
-    async def _send_into(self, room: int, phase: float, request: JsonDict) -> list[Any]:
+    async def _send_into(
+        self, room: int, phase: float, request: JsonDict
+    ) -> tuple[list[Any], list[float]]:
+        """The answers to what was sent in ``room``, and how long each took to come."""
         wanted, first, members = request["senders"], self._next_sender[room], self.rooms[room]
         if len(members) < wanted:
             raise RuntimeError(f"only {len(members)} connections in {room} to send from")
@@ -223,8 +233,9 @@ class ClientsRole:
                 break
             sender = senders[index % len(senders)]
             message = {"session_id": room, "text": repr(time.time())}
-            pending.append(asyncio.ensure_future(sender.call("chat.send", message)))
-        return list(await asyncio.gather(*pending))
+            pending.append(asyncio.ensure_future(_timed(sender.call("chat.send", message))))
+        timed = await asyncio.gather(*pending)
+        return [answer for answer, _ in timed], [took for _, took in timed]
 
     async def moderate(self, request: JsonDict) -> JsonDict:
         """Enter ``rooms`` as the moderator who watches the results; with ``create``, also
@@ -297,6 +308,13 @@ class ClientsRole:
             await asyncio.gather(self._sending, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
+
+
+async def _timed(call: Awaitable[Any]) -> tuple[Any, float]:
+    """The answer, and the seconds it took from now."""
+    started = time.time()
+    answer = await call
+    return answer, time.time() - started
 
 
 async def _ok(connection: Connection, command: str, payload: JsonDict) -> Any:

@@ -70,9 +70,15 @@ class Load:
         )
         for room in each:
             self.members[room] = self.members.get(room, 0) + 1
+        entries = sorted(took for r in results for took in r["entries_s"])
         return {
             "seconds": max(r["last"] for r in results) - min(r["started"] for r in results),
             "count": sum(r["count"] for r in results),
+            # One person's wait, from connecting to the answer: whether the last ones in
+            # waited long, or only came late.
+            "entry_p50_s": _percentile(entries, 50),
+            "entry_p99_s": _percentile(entries, 99),
+            "entry_max_s": entries[-1],
         }
 
     async def cpu(self) -> float:
@@ -213,6 +219,7 @@ async def wave(
     await asyncio.sleep(tail_s)  # chat after the wave: what the last ones in must get too
     sent = await asyncio.gather(*(child.call("sent") for child in speakers.children))
     _accepted(servers, "sends", sent)
+    acks = sorted(took for answer in sent for took in answer["acks_s"])
     found = await _checked(load, await room_feed(cluster.database_url, rooms, "chat.posted"))
     counts = found["counts"]
     result = {
@@ -222,7 +229,11 @@ async def wave(
         "joiners": joined["count"],
         "join_s": joined["seconds"],
         "joins_per_s": joined["count"] / joined["seconds"],
+        **{key: joined[key] for key in ("entry_p50_s", "entry_p99_s", "entry_max_s")},
         "sent": sum(answer["sent"] for answer in sent),
+        # Send to ack: how long the messages waited for their commit, before any fan-out.
+        "ack_p50_ms": _percentile(acks, 50) * 1000,
+        "ack_p99_ms": _percentile(acks, 99) * 1000,
         **{key: counts.get(key, 0) for key in WAVE_COUNTS},
         "places": found["places"],
         "examples": found["examples"],
