@@ -32,6 +32,12 @@ LATENCY_SAMPLE = 20_000  # latencies returned per collect, chosen at random
 # A generator's own event loop late past this inflates the latencies it measures: noted.
 GENERATOR_HELD_UP = 0.05
 OPENING_AT_ONCE = 200  # connections being opened concurrently
+# An entry not answered by then is taken as lost: a wave's last ones in have waited 30 s.
+ENTER_WITHIN = 120.0
+# A room that answers an entry "server.busy" (its state changed while being read, each of
+# the 20 times the server tried) is asked again this much later, at most this many times.
+BUSY_AGAIN_S = 1.0
+ENTER_ATTEMPTS = 5
 POLL_OPTIONS = ["yes", "no"]
 EXAMPLES = 5  # joiners with something missed or doubled described in full, per generator
 
@@ -54,6 +60,7 @@ class Joiner:
         self.counted(name, payload, arrival)
 
     def entered(self, answer: JsonDict) -> None:
+        """``answer``: the data of the ``room.enter`` answer."""
         self.entry_seq = int(answer["seq"])
         self.entry_chat = {int(message["id"]) for message in answer["chat"]}
 
@@ -138,29 +145,28 @@ class ClientsRole:
         gate, urls, record = asyncio.Semaphore(OPENING_AT_ONCE), request["urls"], request["record"]
         started = time.time()
 
-        async def one(index: int, token: str, room: int) -> tuple[float, float]:
+        async def one(index: int, token: str, room: int) -> tuple[float, float, int]:
             async with gate:
                 url, connecting = urls[index % len(urls)], time.time()
                 joiner = Joiner(room, url, self._on_event) if record else None
                 connection = Connection(joiner.on_event if joiner else self._on_event)
                 await connection.open(self.http, url, token)
-                answer = await connection.call("room.enter", {"session_id": room})
-                if not answer.get("ok"):
-                    raise RuntimeError(f"room.enter refused: {answer}")
+                answer, busy = await _entered(connection, room, url)
                 if joiner is not None:
-                    joiner.entered(answer["data"])
+                    joiner.entered(answer)
                     self.joiners.append(joiner)
                 self.rooms[room].append(connection)
                 answered = time.time()
-                return answered, answered - connecting
+                return answered, answered - connecting, busy
 
         entering = zip(request["tokens"], request["rooms"], strict=True)
         done = await asyncio.gather(*(one(i, t, r) for i, (t, r) in enumerate(entering)))
         return {
             "started": started,
-            "last": max(answered for answered, _ in done),
+            "last": max(answered for answered, _, _ in done),
             "count": len(done),
-            "entries_s": [took for _, took in done],  # each one's connect to its answer
+            "entries_s": [took for _, took, _ in done],  # each one's connect to its answer
+            "busy": sum(busy for _, _, busy in done),
         }
 
     async def check(self, request: JsonDict) -> JsonDict:
@@ -310,10 +316,31 @@ class ClientsRole:
             await self._http.close()
 
 
+async def _entered(connection: Connection, room: int, url: str) -> tuple[JsonDict, int]:
+    """The entry's answer, and how many times the server answered ``server.busy`` first
+    (its message says to try again: this does, after ``BUSY_AGAIN_S``)."""
+    for busy in range(ENTER_ATTEMPTS):
+        try:
+            answer = await connection.call("room.enter", {"session_id": room}, within=ENTER_WITHIN)
+        except TimeoutError:
+            lost = f"room.enter in {room} on {url}: no answer in {ENTER_WITHIN:.0f} s"
+            raise RuntimeError(lost) from None
+        if answer.get("ok"):
+            return answer["data"], busy
+        if answer["error"]["code"] != "server.busy":
+            break
+        await asyncio.sleep(BUSY_AGAIN_S)  # a person trying again a moment later
+    raise RuntimeError(f"room.enter in {room} on {url} refused: {answer}")
+
+
 async def _timed(call: Awaitable[Any]) -> tuple[Any, float]:
-    """The answer, and the seconds it took from now."""
+    """The answer, and the seconds it took from now; no answer is a refusal of the bench's
+    own, counted with the server's (and nothing is left for a failing phase to clear up)."""
     started = time.time()
-    answer = await call
+    try:
+        answer = await call
+    except (TimeoutError, ConnectionError) as error:
+        answer = {"ok": False, "error": {"code": "bench.no_ack", "message": repr(error)}}
     return answer, time.time() - started
 
 

@@ -79,6 +79,7 @@ class Load:
             "entry_p50_s": _percentile(entries, 50),
             "entry_p99_s": _percentile(entries, 99),
             "entry_max_s": entries[-1],
+            "entries_busy": sum(r["busy"] for r in results),  # refused, and tried again
         }
 
     async def cpu(self) -> float:
@@ -229,7 +230,7 @@ async def wave(
         "joiners": joined["count"],
         "join_s": joined["seconds"],
         "joins_per_s": joined["count"] / joined["seconds"],
-        **{key: joined[key] for key in ("entry_p50_s", "entry_p99_s", "entry_max_s")},
+        **{key: joined[key] for key in ENTRY_FIGURES},
         "sent": sum(answer["sent"] for answer in sent),
         # Send to ack: how long the messages waited for their commit, before any fan-out.
         "ack_p50_ms": _percentile(acks, 50) * 1000,
@@ -242,6 +243,7 @@ async def wave(
 
 
 WAVE_COUNTS = ("expected", "received", "missed", "doubled", "out_of_order")
+ENTRY_FIGURES = ("entry_p50_s", "entry_p99_s", "entry_max_s", "entries_busy")
 
 
 async def _seat_speakers(speakers: Load, cluster: Cluster) -> None:

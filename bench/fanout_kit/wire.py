@@ -14,6 +14,7 @@ Enough for a load generator that counts what arrives and costs little per messag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -68,6 +69,11 @@ class Connection:
         if self._ws is not None:
             await self._ws.close()
 
+    async def _pong(self) -> None:
+        assert self._ws is not None
+        with contextlib.suppress(ConnectionError):  # a ping read just before closing
+            await self._ws.send_str("3")
+
     async def _read(self) -> None:
         assert self._ws is not None
         async for message in self._ws:
@@ -86,8 +92,7 @@ class Connection:
             if waiting is not None and not waiting.done():
                 waiting.set_result(json.loads(text[start:])[0])
         elif text == "2":
-            assert self._ws is not None
-            asyncio.ensure_future(self._ws.send_str("3"))
+            asyncio.ensure_future(self._pong())
         elif text.startswith("40") and self._connected and not self._connected.done():
             self._connected.set_result(text)
         elif text.startswith("44") and self._connected and not self._connected.done():
