@@ -32,7 +32,8 @@ LATENCY_SAMPLE = 20_000  # latencies returned per collect, chosen at random
 # A generator's own event loop late past this inflates the latencies it measures: noted.
 GENERATOR_HELD_UP = 0.05
 OPENING_AT_ONCE = 200  # connections being opened concurrently
-# An entry not answered by then is taken as lost: a wave's last ones in have waited 30 s.
+# A connection or an entry not answered by then is taken as lost: on this machine, busy with
+# other work, a wave's last ones in have waited over 30 s for either.
 ENTER_WITHIN = 120.0
 # A room that answers an entry "server.busy" (its state changed while being read, each of
 # the 20 times the server tried) is asked again this much later, at most this many times.
@@ -150,8 +151,7 @@ class ClientsRole:
                 url, connecting = urls[index % len(urls)], time.time()
                 joiner = Joiner(room, url, self._on_event) if record else None
                 connection = Connection(joiner.on_event if joiner else self._on_event)
-                await connection.open(self.http, url, token)
-                answer, busy = await _entered(connection, room, url)
+                answer, busy = await _entered(connection, self.http, url, token, room)
                 if joiner is not None:
                     joiner.entered(answer)
                     self.joiners.append(joiner)
@@ -316,20 +316,24 @@ class ClientsRole:
             await self._http.close()
 
 
-async def _entered(connection: Connection, room: int, url: str) -> tuple[JsonDict, int]:
-    """The entry's answer, and how many times the server answered ``server.busy`` first
-    (its message says to try again: this does, after ``BUSY_AGAIN_S``)."""
-    for busy in range(ENTER_ATTEMPTS):
-        try:
+async def _entered(
+    connection: Connection, http: aiohttp.ClientSession, url: str, token: str, room: int
+) -> tuple[JsonDict, int]:
+    """Connects and enters ``room``: the entry's answer, and how many times the server
+    answered ``server.busy`` first (its message says to try again: this does, after
+    ``BUSY_AGAIN_S``)."""
+    try:
+        await connection.open(http, url, token, within=ENTER_WITHIN)
+        for busy in range(ENTER_ATTEMPTS):
             answer = await connection.call("room.enter", {"session_id": room}, within=ENTER_WITHIN)
-        except TimeoutError:
-            lost = f"room.enter in {room} on {url}: no answer in {ENTER_WITHIN:.0f} s"
-            raise RuntimeError(lost) from None
-        if answer.get("ok"):
-            return answer["data"], busy
-        if answer["error"]["code"] != "server.busy":
-            break
-        await asyncio.sleep(BUSY_AGAIN_S)  # a person trying again a moment later
+            if answer.get("ok"):
+                return answer["data"], busy
+            if answer["error"]["code"] != "server.busy":
+                break
+            await asyncio.sleep(BUSY_AGAIN_S)  # a person trying again a moment later
+    except TimeoutError:
+        lost = f"connecting to {url} and entering {room}: no answer in {ENTER_WITHIN:.0f} s"
+        raise RuntimeError(lost) from None
     raise RuntimeError(f"room.enter in {room} on {url} refused: {answer}")
 
 

@@ -36,17 +36,19 @@ class Connection:
         self._reader: asyncio.Task[None] | None = None
         self._connected: asyncio.Future[str] | None = None
 
-    async def open(self, http: aiohttp.ClientSession, url: str, token: str) -> None:
+    async def open(
+        self, http: aiohttp.ClientSession, url: str, token: str, within: float = OPEN_WITHIN
+    ) -> None:
         self._ws = await http.ws_connect(
             f"{url}/socket.io/?EIO=4&transport=websocket", compress=0, max_msg_size=0
         )
-        opened = await asyncio.wait_for(self._ws.receive_str(), OPEN_WITHIN)
+        opened = await asyncio.wait_for(self._ws.receive_str(), within)
         if not opened.startswith("0"):
             raise ConnectionError(f"not an Engine.IO open packet: {opened[:80]}")
         self._connected = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read())
         await self._ws.send_str("40" + json.dumps({"token": token}))
-        await asyncio.wait_for(self._connected, OPEN_WITHIN)
+        await asyncio.wait_for(self._connected, within)
 
     async def call(self, event: str, payload: Any, within: float = OPEN_WITHIN) -> Any:
         assert self._ws is not None
