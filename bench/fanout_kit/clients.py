@@ -215,7 +215,7 @@ class ClientsRole:
         refused = [a for room, _ in answers for a in room if not a.get("ok")]
         sent = sum(len(room) for room, _ in answers) - len(refused)
         acks = [took for _, times in answers for took in times]
-        return {"refused": refused[:3], "sent": sent, "acks_s": acks}
+        return {"refused": refused[:3], "refused_count": len(refused), "sent": sent, "acks_s": acks}
 
     async def _send_into(
         self, room: int, phase: float, request: JsonDict

@@ -219,7 +219,6 @@ async def wave(
     joined = await load.join(cluster.urls, entering, cluster.tokens[:joiners], record=True)
     await asyncio.sleep(tail_s)  # chat after the wave: what the last ones in must get too
     sent = await asyncio.gather(*(child.call("sent") for child in speakers.children))
-    _accepted(servers, "sends", sent)
     acks = sorted(took for answer in sent for took in answer["acks_s"])
     found = await _checked(load, await room_feed(cluster.database_url, rooms, "chat.posted"))
     counts = found["counts"]
@@ -232,6 +231,9 @@ async def wave(
         "joins_per_s": joined["count"] / joined["seconds"],
         **{key: joined[key] for key in ENTRY_FIGURES},
         "sent": sum(answer["sent"] for answer in sent),
+        # Refused, or no ack within 30 s: counted, not a reason to stop before the count.
+        "sends_refused": sum(answer["refused_count"] for answer in sent),
+        "refusals": [r for answer in sent for r in answer["refused"]][:3],
         # Send to ack: how long the messages waited for their commit, before any fan-out.
         "ack_p50_ms": _percentile(acks, 50) * 1000,
         "ack_p99_ms": _percentile(acks, 99) * 1000,
@@ -278,6 +280,13 @@ async def _check(load: Load, feed: dict[int, list[int]]) -> JsonDict:
             places.setdefault(place, Counter()).update(found)
     examples = [example for answer in answers for example in answer["examples"]]
     return {"counts": counts, "places": places, "examples": examples}
+
+
+def wave_failed(result: JsonDict) -> str | None:
+    """Why the wave fails the bench, if it does: as in the other phases, a message lost
+    (missed, or never acknowledged) or one delivered twice."""
+    wrong = {key: result[key] for key in ("missed", "doubled", "sends_refused") if result[key]}
+    return ", ".join(f"{count} {key.replace('_', ' ')}" for key, count in wrong.items()) or None
 
 
 def _wave_targets(result: JsonDict) -> dict[str, bool]:
