@@ -344,7 +344,8 @@ def wave_lines(row: dict[str, Any]) -> str:
         f"{row['out_of_order']}",
         f"  each one's entry, connect to answer: p50 {row['entry_p50_s']:.2f} s, p99 "
         f"{row['entry_p99_s']:.2f} s, longest {row['entry_max_s']:.2f} s; answered "
-        f"server.busy (and tried again a second later): {row['entries_busy']}",
+        f"server.busy (and tried again a second later): {row['entries_busy']}; servers' CPU "
+        f"{row['server_cpu_ms_per_join']:.1f} ms per join",
         f"  latency from send to receipt: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms"
         f" (to the speaker's ack: p50 {row['ack_p50_ms']:.1f} ms, p99 {row['ack_p99_ms']:.1f} ms)",
         f"  targets: {met}",
@@ -419,8 +420,8 @@ def _summary(
 
 
 WAVE_SUMMARY = (
-    "joiners", "join_s", "joins_per_s", "entries_busy", "sent", "sends_refused", "expected",
-    "received", "missed", "doubled", "p50_ms", "p99_ms",
+    "joiners", "join_s", "joins_per_s", "server_cpu_ms_per_join", "entries_busy", "sent",
+    "sends_refused", "expected", "received", "missed", "doubled", "p50_ms", "p99_ms",
 )  # fmt: skip
 
 

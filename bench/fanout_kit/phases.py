@@ -214,22 +214,40 @@ async def wave(
     logged = [server.log_size() for server in servers]
     await asyncio.gather(*_chat(speakers, rooms, rate, WAVE_CHAT_UNTIL, senders=1, background=True))
     await asyncio.sleep(WAVE_LEAD)  # the wave enters rooms that are already talking
-    await load.collect(reset=True)
-    entering = [rooms[i % len(rooms)] for i in range(joiners)]
-    joined = await load.join(cluster.urls, entering, cluster.tokens[:joiners], record=True)
+    joined = await _everyone_enters(load, cluster, joiners)
     await asyncio.sleep(tail_s)  # chat after the wave: what the last ones in must get too
     sent = await asyncio.gather(*(child.call("sent") for child in speakers.children))
-    acks = sorted(took for answer in sent for took in answer["acks_s"])
     found = await _checked(load, await room_feed(cluster.database_url, rooms, "chat.posted"))
-    counts = found["counts"]
-    result = {
-        "processes": len(servers),
-        "rooms": len(rooms),
-        "rate": rate,
+    result = (
+        {"processes": len(servers), "rooms": len(rooms), "rate": rate}
+        | joined
+        | _sends(sent)
+        | found
+        | _latency(servers, logged, await load.collect())
+    )
+    return result | {"targets_met": _wave_targets(result)}
+
+
+async def _everyone_enters(load: Load, cluster: Cluster, joiners: int) -> JsonDict:
+    """The joins of the wave, and the servers' CPU over them per join (the chat's fan-out
+    meanwhile included): what a wave costs, whatever else this machine is doing."""
+    await load.collect(reset=True)
+    entering = [cluster.rooms[i % len(cluster.rooms)] for i in range(joiners)]
+    cpu_before = _cpu(cluster.servers)
+    joined = await load.join(cluster.urls, entering, cluster.tokens[:joiners], record=True)
+    cpu = _cpu(cluster.servers) - cpu_before
+    return {
         "joiners": joined["count"],
         "join_s": joined["seconds"],
         "joins_per_s": joined["count"] / joined["seconds"],
+        "server_cpu_ms_per_join": cpu / joined["count"] * 1000,
         **{key: joined[key] for key in ENTRY_FIGURES},
+    }
+
+
+def _sends(sent: list[JsonDict]) -> JsonDict:
+    acks = sorted(took for answer in sent for took in answer["acks_s"])
+    return {
         "sent": sum(answer["sent"] for answer in sent),
         # Refused, or no ack within 30 s: counted, not a reason to stop before the count.
         "sends_refused": sum(answer["refused_count"] for answer in sent),
@@ -237,11 +255,7 @@ async def wave(
         # Send to ack: how long the messages waited for their commit, before any fan-out.
         "ack_p50_ms": _percentile(acks, 50) * 1000,
         "ack_p99_ms": _percentile(acks, 99) * 1000,
-        **{key: counts.get(key, 0) for key in WAVE_COUNTS},
-        "places": found["places"],
-        "examples": found["examples"],
-    } | _latency(servers, logged, await load.collect())
-    return result | {"targets_met": _wave_targets(result)}
+    }
 
 
 WAVE_COUNTS = ("expected", "received", "missed", "doubled", "out_of_order")
@@ -260,7 +274,7 @@ async def _checked(load: Load, feed: dict[int, list[int]]) -> JsonDict:
     ``SETTLE_WITHIN`` has passed), looked at again ``LATE_COPY_WITHIN`` later."""
     deadline = time.monotonic() + SETTLE_WITHIN
     while True:
-        missed = (await _check(load, feed))["counts"]["missed"]
+        missed = (await _check(load, feed))["missed"]
         if not missed or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)  # polling the generators' receipts until the last arrives
@@ -279,7 +293,10 @@ async def _check(load: Load, feed: dict[int, list[int]]) -> JsonDict:
         for place, found in answer["places"].items():
             places.setdefault(place, Counter()).update(found)
     examples = [example for answer in answers for example in answer["examples"]]
-    return {"counts": counts, "places": places, "examples": examples}
+    return {key: counts.get(key, 0) for key in WAVE_COUNTS} | {
+        "places": places,
+        "examples": examples,
+    }
 
 
 def wave_failed(result: JsonDict) -> str | None:
