@@ -54,18 +54,23 @@ goes on 3 s after the last is in. Each joiner keeps its ``room.enter`` answer's 
 and chat, and every ``chat.posted`` it receives, before the answer too; then each is held
 against its room's feed in the database (``room_events``): missed, a message numbered
 after its entry that never came; doubled, one that came twice, or although the entry's
-state held it. Reported: join time (first connect to last answer) and joins a second,
-each one's wait from connecting to its answer (an entry answered ``server.busy`` is tried
-again a second later, as its message asks, and counted), messages sent, deliveries
-expected and received, missed, doubled (and out of order), latency p50 and p99 from each
-send to each receipt and to the speaker's ack; where something went missing, the room
-and process and a few of the joiners in full.
+state held it; not the room's, a number and message the room never had together.
+Reported: join time (first connect to last answer) and joins a second, each one's wait
+from connecting to its answer (an entry answered ``server.busy`` is tried again a second
+later, as its message asks, and counted), the servers' CPU per join, messages sent,
+deliveries expected and received, missed, doubled, not the room's (and out of order),
+latency p50 and p99 from each send to each receipt and to the speaker's ack; where
+something went wrong, the room and process and a few of the joiners in full, and what
+the servers logged.
 
 Every phase fails (exit 1) if a message is missing or a tally is wrong; the wave does
-once its lines are printed, on a message missed or doubled, or a send refused or not
-acknowledged within 30 s. Output: a table, then one JSON line with Sidestage's CPU per
-delivery as ratios to Node's and raw's (the median, and each round's) and the wave's
-figures.
+once its lines are printed, on a message missed, doubled or not the room's, or a send
+refused or not acknowledged within 30 s. Redis pub/sub channels are shared by every
+database of a Redis server: give the bench a Redis server of its own
+(``SIDESTAGE_BENCH_REDIS``) while tests use the same one, or their rooms' events reach
+the bench's rooms of the same number (the wave counts them as not the room's). Output: a
+table, then one JSON line with Sidestage's CPU per delivery as ratios to Node's and raw's
+(the median, and each round's) and the wave's figures.
 Targets: ratio to Node at most 1.0, to raw at most 1.5; p99 at most 100 ms at 2,000;
 1,000 joins in 1 s; at most 50 KB per idle participant; the 15 rooms' p99 at most 250 ms;
 exact tallies within 1 s of the last vote; the wave all in within 5 s, 0 missed, 0
@@ -200,13 +205,16 @@ async def _latency_and_votes(stand: Stand, plan: dict[str, Any]) -> dict[str, An
     return {"latency": latency, "votes": votes}
 
 
-def print_errors(servers: list[Server]) -> None:
-    """What the servers logged of errors, to stderr: a failed phase's cause is often there,
-    and the working directory with the logs is removed on the way out."""
+def print_errors(servers: list[Server], warnings: bool = False) -> None:
+    """What the servers logged of errors (and with ``warnings``, of warnings), to stderr: a
+    failed phase's cause is often there, and the working directory with the logs is
+    removed on the way out."""
     for server in servers:
         logged = server.logged_errors()
-        if logged:
-            print(f"--- {server.name} (port {server.port}) logged:\n{logged}", file=sys.stderr)
+        if warnings:
+            logged = "\n".join(server.logged_warnings() + [logged]).strip()
+        said = logged or "nothing of note"
+        print(f"--- {server.name} (port {server.port}) logged:\n{said}", file=sys.stderr)
 
 
 def _memory(servers: list[Server]) -> int:
@@ -268,7 +276,7 @@ async def measure_wave(quick: bool, workdir: Path) -> dict[str, Any]:
         finally:
             await speakers.close()
         if wave_failed(row):
-            print_errors(cluster.servers)  # before the logs go with the working directory
+            print_errors(cluster.servers, warnings=True)  # before the logs go
         return row
 
 
@@ -340,8 +348,8 @@ def wave_lines(row: dict[str, Any]) -> str:
         f"({row['joins_per_s']:.0f} joins/s) while each room chatted at {row['rate']:.0f}/s",
         f"  messages sent {row['sent']} (refused, or no ack within 30 s: {row['sends_refused']});"
         f" deliveries expected {row['expected']}, received "
-        f"{row['received']}; missed {row['missed']}, doubled {row['doubled']}, out of order "
-        f"{row['out_of_order']}",
+        f"{row['received']}; missed {row['missed']}, doubled {row['doubled']}, not the room's "
+        f"{row['not_the_rooms']}, out of order {row['out_of_order']}",
         f"  each one's entry, connect to answer: p50 {row['entry_p50_s']:.2f} s, p99 "
         f"{row['entry_p99_s']:.2f} s, longest {row['entry_max_s']:.2f} s; answered "
         f"server.busy (and tried again a second later): {row['entries_busy']}; servers' CPU "
@@ -353,7 +361,8 @@ def wave_lines(row: dict[str, Any]) -> str:
     for place, found in row["places"].items():
         lines.append(
             f"  {place}: {found['joiners']} joiners missed {found.get('missed', 0)}, doubled "
-            f"{found.get('doubled', 0)}, out of order {found.get('out_of_order', 0)}"
+            f"{found.get('doubled', 0)}, not the room's {found.get('not_the_rooms', 0)}, out of "
+            f"order {found.get('out_of_order', 0)}"
         )
     lines += [f"  e.g. {json.dumps(example)}" for example in row["examples"] + row["refusals"]]
     return "\n".join(lines)

@@ -65,28 +65,37 @@ class Joiner:
         self.entry_seq = int(answer["seq"])
         self.entry_chat = {int(message["id"]) for message in answer["chat"]}
 
-    def check(self, feed: list[int]) -> Counter[str]:
-        """Against the numbers of the room's ``chat.posted`` events: expected (numbered
-        after the entry), missed (expected, never received), doubled (received again, or
-        although the entry's state held it) and out of order (below one received earlier)."""
-        expected = {seq for seq in feed if seq > self.entry_seq}
+    def check(self, feed: list[tuple[int, int]]) -> Counter[str]:
+        """Against the room's ``chat.posted`` events as (seq, message id): expected
+        (numbered after the entry), missed (expected, never received), doubled (received
+        again, or although the entry's state held it), not the room's (a number and
+        message the room never had together) and out of order (below one received
+        earlier)."""
+        room = set(feed)
+        expected = {event for event in room if event[0] > self.entry_seq}
         found: Counter[str] = Counter(expected=len(expected), received=len(self.receipts))
-        seen: set[int] = set()
+        seen: set[tuple[int, int]] = set()
         highest = -1
-        for seq, message in self.receipts:
+        for event in self.receipts:
+            seq, message = event
             held = seq <= self.entry_seq or message in self.entry_chat
-            found["doubled"] += seq in seen or held
+            found["doubled"] += event in seen or held
+            found["not_the_rooms"] += event not in room
             found["out_of_order"] += seq < highest
-            seen.add(seq)
+            seen.add(event)
             highest = max(highest, seq)
         found["missed"] = len(expected - seen)
         return found
 
-    def described(self, feed: list[int], found: Counter[str]) -> JsonDict:
-        seqs = [seq for seq, _ in self.receipts]
-        missing = sorted({seq for seq in feed if seq > self.entry_seq} - set(seqs))
+    def described(self, feed: list[tuple[int, int]], found: Counter[str]) -> JsonDict:
+        expected = {event for event in feed if event[0] > self.entry_seq}
+        missing = sorted(seq for seq, _ in expected - set(self.receipts))
+        strangers = [event for event in self.receipts if event not in set(feed)]
         return {"room": self.room, "url": self.url, "entry_seq": self.entry_seq} | dict(
-            found, missing=missing[:10], seqs_received=seqs[:40]
+            found,
+            missing=missing[:10],
+            seqs_received=[seq for seq, _ in self.receipts][:40],
+            strangers=strangers[:5],
         )
 
 
@@ -122,7 +131,9 @@ class ClientsRole:
     def _on_event(self, name: str, payload: Any, arrival: float) -> None:
         if name == "chat.posted":
             self.received += 1
-            self.latencies.append(arrival - float(payload["text"]))
+            sent = _sent_at(payload)
+            if sent is not None:  # else not one of the bench's: counted, and no latency
+                self.latencies.append(arrival - sent)
 
     def _on_moderator_event(self, name: str, payload: Any, arrival: float) -> None:
         if name == "poll.results_changed":
@@ -170,18 +181,21 @@ class ClientsRole:
         }
 
     async def check(self, request: JsonDict) -> JsonDict:
-        """Every recording joiner's receipts against its room's ``feed`` (room -> the
-        numbers of its ``chat.posted`` events, as the database holds them): the counts
+        """Every recording joiner's receipts against its room's ``feed`` (room -> its
+        ``chat.posted`` events as (seq, message id), as the database holds them): the counts
         added up, those of each room and server where something was missed or doubled,
         and a few such joiners in full."""
-        feed = {int(room): seqs for room, seqs in request["feed"].items()}
+        feed = {  # JSON made the pairs lists: as tuples again, to be found in sets
+            int(room): [(seq, message) for seq, message in events]
+            for room, events in request["feed"].items()
+        }
         total: Counter[str] = Counter()
         places: dict[str, Counter[str]] = defaultdict(Counter)
         examples = []
         for joiner in self.joiners:
             found = joiner.check(feed[joiner.room])
             total.update(found)
-            if found["missed"] or found["doubled"] or found["out_of_order"]:
+            if any(found[key] for key in ("missed", "doubled", "not_the_rooms", "out_of_order")):
                 places[f"room {joiner.room} on {joiner.url}"].update(found, joiners=1)
                 if len(examples) < EXAMPLES:
                     examples.append(joiner.described(feed[joiner.room], found))
@@ -314,6 +328,15 @@ class ClientsRole:
             await asyncio.gather(self._sending, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
+
+
+def _sent_at(payload: Any) -> float | None:
+    """When a bench's message was sent (its text); None for another's: an exception here
+    would end the connection's reader, and all it would have received after."""
+    try:
+        return float(payload["text"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 async def _entered(

@@ -69,6 +69,16 @@ class Server:
         )
         return "" if first < 0 else text[first:][-most:]
 
+    def logged_warnings(self, most: int = 20) -> list[str]:
+        """The first ``most`` warnings the server logged, but for its event loop held up
+        (counted under the latency lines): a message the room feed lost may have left only
+        a warning behind."""
+        if self.log is None or not self.log.exists():
+            return []
+        with self.log.open(errors="replace") as lines:
+            found = (line.rstrip() for line in lines if " WARNING " in line)
+            return [line for line in found if not HELD_UP.search(line)][:most]
+
     def held_up_since(self, offset: int) -> list[float]:
         """Milliseconds of each time the server logged its event loop held up since
         ``offset`` in its log (see ``sidestage/platform/loop_watch.py``)."""
@@ -324,11 +334,17 @@ async def _guests(database_url: str, count: int) -> tuple[int, list[str]]:
     return int(room), tokens
 
 
-async def room_feed(database_url: str, rooms: list[int], name: str) -> dict[int, list[int]]:
-    """The numbers of each room's events called ``name``, as the database holds them."""
+async def room_feed(
+    database_url: str, rooms: list[int], name: str
+) -> dict[int, list[tuple[int, int]]]:
+    """Each room's events called ``name`` as the database holds them: their number, and
+    the id in their data (a chat message's)."""
     async with _database(database_url) as db:
         numbered = {room: await feed.after(db, room, 0) for room in rooms}
-    return {room: [e.seq for e in events if e.name == name] for room, events in numbered.items()}
+    return {
+        room: [(e.seq, int(e.data["id"])) for e in events if e.name == name]
+        for room, events in numbered.items()
+    }
 
 
 @contextlib.asynccontextmanager
