@@ -57,7 +57,7 @@ after its entry that never came; doubled, one that came twice, or although the e
 state held it; not the room's, a number and message the room never had together.
 Reported: join time (first connect to last answer) and joins a second, each one's wait
 from connecting to its answer (an entry answered ``server.busy`` is tried again a second
-later, as its message asks, and counted), the servers' CPU per join, messages sent,
+later, as its message asks, and counted), the servers' CPU meanwhile, messages sent,
 deliveries expected and received, missed, doubled, not the room's (and out of order),
 latency p50 and p99 from each send to each receipt and to the speaker's ack; where
 something went wrong, the room and process and a few of the joiners in full, and what
@@ -352,8 +352,9 @@ def wave_lines(row: dict[str, Any]) -> str:
         f"{row['not_the_rooms']}, out of order {row['out_of_order']}",
         f"  each one's entry, connect to answer: p50 {row['entry_p50_s']:.2f} s, p99 "
         f"{row['entry_p99_s']:.2f} s, longest {row['entry_max_s']:.2f} s; answered "
-        f"server.busy (and tried again a second later): {row['entries_busy']}; servers' CPU "
-        f"{row['server_cpu_ms_per_join']:.1f} ms per join",
+        f"server.busy (and tried again a second later): {row['entries_busy']}",
+        f"  servers' CPU over the joins, chat's fan-out included: {row['server_cpu_s']:.1f} s, "
+        f"{row['server_cores']:.2f} of {os.cpu_count()} cores",
         f"  latency from send to receipt: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms"
         f" (to the speaker's ack: p50 {row['ack_p50_ms']:.1f} ms, p99 {row['ack_p99_ms']:.1f} ms)",
         f"  targets: {met}",
@@ -429,7 +430,7 @@ def _summary(
 
 
 WAVE_SUMMARY = (
-    "joiners", "join_s", "joins_per_s", "server_cpu_ms_per_join", "entries_busy", "sent",
+    "joiners", "join_s", "joins_per_s", "server_cores", "entries_busy", "sent",
     "sends_refused", "expected", "received", "missed", "doubled", "p50_ms", "p99_ms",
 )  # fmt: skip
 
