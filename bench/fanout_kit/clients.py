@@ -7,7 +7,8 @@ counts up. Connections are kept per room: a phase may use several rooms at once.
 
 Joiners that record (the start of a wave) also keep, each, what their ``room.enter``
 answered and the number of every ``chat.posted`` they received, so that ``check`` can
-hold them against the room's feed: what each missed, and what it got twice.
+hold them against the room's feed: what each missed, what it got twice, and what the
+room never had.
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ class Joiner:
         return found
 
     def described(self, feed: list[tuple[int, int]], found: Counter[str]) -> JsonDict:
-        expected = {event for event in feed if event[0] > self.entry_seq}
+        room = set(feed)
+        expected = {event for event in room if event[0] > self.entry_seq}
         missing = sorted(seq for seq, _ in expected - set(self.receipts))
-        strangers = [event for event in self.receipts if event not in set(feed)]
+        strangers = [event for event in self.receipts if event not in room]
         return {"room": self.room, "url": self.url, "entry_seq": self.entry_seq} | dict(
             found,
             missing=missing[:10],

@@ -33,6 +33,14 @@ SETTLE_WITHIN = 10.0  # seconds for every message to reach every joiner after th
 LATE_COPY_WITHIN = 1.5
 WAVE_JOIN_TARGET_S = 5.0
 WAVE_P99_TARGET_MS = 250.0
+WAVE_COUNTS = ("expected", "received", "missed", "doubled", "out_of_order", "not_the_rooms")
+ENTRY_FIGURES = ("entry_p50_s", "entry_p99_s", "entry_max_s", "entries_busy")
+FAILING = {  # what fails the wave, as the message says it
+    "missed": "missed",
+    "doubled": "doubled",
+    "not_the_rooms": "not the room's",
+    "sends_refused": "sends refused or unacknowledged",
+}
 
 
 @dataclass
@@ -260,10 +268,6 @@ def _sends(sent: list[JsonDict]) -> JsonDict:
     }
 
 
-WAVE_COUNTS = ("expected", "received", "missed", "doubled", "out_of_order", "not_the_rooms")
-ENTRY_FIGURES = ("entry_p50_s", "entry_p99_s", "entry_max_s", "entries_busy")
-
-
 async def _seat_speakers(speakers: Load, cluster: Cluster) -> None:
     """Each room's speaker enters it, on the processes in turn."""
     urls = cluster.urls
@@ -286,7 +290,7 @@ async def _checked(load: Load, feed: dict[int, list[tuple[int, int]]]) -> JsonDi
 
 async def _check(load: Load, feed: dict[int, list[tuple[int, int]]]) -> JsonDict:
     """Every generator's ``check``, added up."""
-    feed_of = {str(room): seqs for room, seqs in feed.items()}
+    feed_of = {str(room): events for room, events in feed.items()}
     answers = await asyncio.gather(*(c.call("check", feed=feed_of) for c in load.children))
     counts: Counter[str] = Counter()
     places: dict[str, Counter[str]] = {}
@@ -306,14 +310,6 @@ def wave_failed(result: JsonDict) -> str | None:
     (missed, or never acknowledged), one delivered twice, or one the room never had."""
     wrong = [f"{result[key]} {said}" for key, said in FAILING.items() if result[key]]
     return ", ".join(wrong) or None
-
-
-FAILING = {
-    "missed": "missed",
-    "doubled": "doubled",
-    "not_the_rooms": "not the room's",
-    "sends_refused": "sends refused or unacknowledged",
-}
 
 
 def _wave_targets(result: JsonDict) -> dict[str, bool]:
