@@ -1,7 +1,8 @@
 """Socket.IO fan-out on this machine: Sidestage beside a Node socket.io server and a raw one.
 
-    .venv/bin/python bench/fanout.py            # about 3 minutes
+    .venv/bin/python bench/fanout.py            # about 4 minutes
     .venv/bin/python bench/fanout.py --quick    # smaller rooms, shorter windows
+    .venv/bin/python bench/fanout.py --wave     # only the start of a wave (below)
 
 One load generator (``fanout_kit/clients.py``, one process per core) drives all three
 servers the same way over raw websockets, speaking the Engine.IO / Socket.IO wire protocol
@@ -45,23 +46,49 @@ participants over 15 rooms, each connection to either process: the joins, chat a
 message a second in every room for 10 s (p50, p99), then everyone votes in their room's
 poll (10,000 votes, exact tallies, results after the last vote).
 
-Every phase fails (exit 1) if a message is missing or a tally is wrong. Output: a table,
-then one JSON line with Sidestage's CPU per delivery as ratios to Node's and raw's (the
-median, and each round's).
+Last, the start of a wave (``--wave`` runs it alone; ``--no-cluster`` skips it too), on
+the same two processes started afresh: a speaker in each of the 15 rooms (on the
+processes in turn, chatting from a process of their own) posts 2 messages a second; a
+second later 5,000 people enter the 15 rooms at once, over both processes, and the chat
+goes on 3 s after the last is in. Each joiner keeps its ``room.enter`` answer's ``seq``
+and chat, and every ``chat.posted`` it receives, before the answer too; then each is held
+against its room's feed in the database (``room_events``): missed, a message numbered
+after its entry that never came; doubled, one that came twice, or although the entry's
+state held it; not the room's, a number and message the room never had together.
+Reported: join time (first connect to last answer) and joins a second, each one's wait
+from connecting to its answer (an entry answered ``server.busy`` is tried again a second
+later, as its message asks, and counted), the servers' CPU meanwhile, messages sent,
+deliveries expected and received, missed, doubled, not the room's (and out of order),
+latency p50 and p99 from each send to each receipt and to the speaker's ack; where
+something went wrong, the room and process and a few of the joiners in full, and what
+the servers logged.
+
+Every phase fails (exit 1) if a message is missing or a tally is wrong; the wave does
+once its lines are printed, on a message missed, doubled or not the room's, or a send
+refused or not acknowledged within 30 s. Redis pub/sub channels are shared by every
+database of a Redis server: give the bench a Redis server of its own
+(``SIDESTAGE_BENCH_REDIS``) while tests use the same one, or their rooms' events reach
+the bench's rooms of the same number (the wave counts them as not the room's). Output: a
+table, then one JSON line with Sidestage's CPU per delivery as ratios to Node's and raw's
+(the median, and each round's) and the wave's figures.
 Targets: ratio to Node at most 1.0, to raw at most 1.5; p99 at most 100 ms at 2,000;
 1,000 joins in 1 s; at most 50 KB per idle participant; the 15 rooms' p99 at most 250 ms;
-exact tallies within 1 s of the last vote.
+exact tallies within 1 s of the last vote; the wave all in within 5 s, 0 missed, 0
+doubled, p99 at most 250 ms (printed under it, met or not). ``--quick``: 1,000 joiners in
+5 rooms, 2 s of chat after.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +103,10 @@ from fanout_kit.phases import (
     median_round,
     summary_of,
     vote_burst,
+    wave,
+    wave_failed,
 )
-from fanout_kit.servers import Server, start, start_cluster
+from fanout_kit.servers import Cluster, Server, start, start_cluster
 
 from sidestage.platform.collector import tune_for_serving
 
@@ -86,6 +115,7 @@ SERVERS = ("node", "raw", "sidestage")
 GENERATORS = os.cpu_count() or 1
 CLUSTER_PROCESSES = 2
 CAPACITY_ROUNDS = 5
+WAVE_RATE = 2.0  # chat messages a second in each room during the wave
 
 
 def sizes(quick: bool) -> dict[str, Any]:
@@ -93,10 +123,12 @@ def sizes(quick: bool) -> dict[str, Any]:
         return {
             "join": 250, "capacity_rate": 20.0, "capacity_s": 3.0, "latency_s": 4.0,
             "cluster_participants": 1500, "cluster_rooms": 5, "cluster_s": 4.0,
+            "wave_joiners": 1000, "wave_rooms": 5, "wave_tail_s": 2.0,
         }  # fmt: skip
     return {
         "join": 1000, "capacity_rate": 30.0, "capacity_s": 5.0, "latency_s": 10.0,
         "cluster_participants": 10_000, "cluster_rooms": 15, "cluster_s": 10.0,
+        "wave_joiners": 5000, "wave_rooms": 15, "wave_tail_s": 3.0,
     }  # fmt: skip
 
 
@@ -173,28 +205,46 @@ async def _latency_and_votes(stand: Stand, plan: dict[str, Any]) -> dict[str, An
     return {"latency": latency, "votes": votes}
 
 
-def print_errors(servers: list[Server]) -> None:
-    """What the servers logged of errors, to stderr: a failed phase's cause is often there,
-    and the working directory with the logs is removed on the way out."""
+def print_errors(servers: list[Server], warnings: bool = False) -> None:
+    """What the servers logged of errors (and with ``warnings``, of warnings), to stderr: a
+    failed phase's cause is often there, and the working directory with the logs is
+    removed on the way out."""
     for server in servers:
         logged = server.logged_errors()
-        if logged:
-            print(f"--- {server.name} (port {server.port}) logged:\n{logged}", file=sys.stderr)
+        if warnings:
+            logged = "\n".join(server.logged_warnings() + [logged]).strip()
+        said = logged or "nothing of note"
+        print(f"--- {server.name} (port {server.port}) logged:\n{said}", file=sys.stderr)
 
 
 def _memory(servers: list[Server]) -> int:
     return sum(server.memory() for server in servers)
 
 
+@contextlib.asynccontextmanager
+async def running_cluster(
+    participants: int, rooms: int, workdir: Path, speakers: bool = False
+) -> AsyncIterator[tuple[Cluster, Load]]:
+    """The two-process cluster and its load generators, stopped on the way out; what the
+    servers logged of errors is printed if a phase fails."""
+    cluster = await start_cluster(CLUSTER_PROCESSES, participants, rooms, workdir, speakers)
+    load = await generators(pinned=False)  # two servers: nobody is pinned
+    try:
+        yield cluster, load
+    except BenchError:
+        print_errors(cluster.servers)
+        raise
+    finally:
+        await load.close()
+        await cluster.stop()
+
+
 async def measure_cluster(quick: bool, workdir: Path) -> dict[str, Any]:
     """Sidestage's production shape: two processes, PostgreSQL and Redis; participants in
     many rooms at once, chatting, then all voting."""
     plan = sizes(quick)
-    cluster = await start_cluster(
-        CLUSTER_PROCESSES, plan["cluster_participants"], plan["cluster_rooms"], workdir
-    )
-    load = await generators(pinned=False)  # two servers: nobody is pinned
-    try:
+    running = running_cluster(plan["cluster_participants"], plan["cluster_rooms"], workdir)
+    async with running as (cluster, load):
         memory_before, started = _memory(cluster.servers), time.monotonic()
         for index, room in enumerate(cluster.rooms):
             await load.join(cluster.urls, room, cluster.tokens[index :: len(cluster.rooms)])
@@ -211,12 +261,23 @@ async def measure_cluster(quick: bool, workdir: Path) -> dict[str, Any]:
             "chat": chat,
             "votes": votes,
         }
-    except BenchError:
-        print_errors(cluster.servers)
-        raise
-    finally:
-        await load.close()
-        await cluster.stop()
+
+
+async def measure_wave(quick: bool, workdir: Path) -> dict[str, Any]:
+    """The start of a wave on the two-process cluster: everyone enters at once while every
+    room chats (``phases.wave``). The speakers chat from a process of their own, so that
+    the joins the generators work through do not hold their sends back."""
+    plan = sizes(quick)
+    joiners, rooms = plan["wave_joiners"], plan["wave_rooms"]
+    async with running_cluster(joiners, rooms, workdir, speakers=True) as (cluster, load):
+        speakers = Load([await Child.start(ENTRY, "clients")])
+        try:
+            row = await wave(load, speakers, cluster, joiners, WAVE_RATE, plan["wave_tail_s"])
+        finally:
+            await speakers.close()
+        if wave_failed(row):
+            print_errors(cluster.servers, warnings=True)  # before the logs go
+        return row
 
 
 def line(name: str, row: dict[str, Any]) -> str:
@@ -279,23 +340,74 @@ def held_up(phase: dict[str, Any]) -> None:
         )
 
 
-async def run(quick: bool, names: list[str], cluster: bool) -> None:
+def wave_lines(row: dict[str, Any]) -> str:
+    met = ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in row["targets_met"].items())
+    lines = [
+        f"the start of a wave: sidestage, {row['processes']} processes, PostgreSQL + Redis: "
+        f"{row['joiners']} joined {row['rooms']} rooms in {row['join_s']:.1f} s "
+        f"({row['joins_per_s']:.0f} joins/s) while each room chatted at {row['rate']:.0f}/s",
+        f"  messages sent {row['sent']} (refused, or no ack within 30 s: {row['sends_refused']});"
+        f" deliveries expected {row['expected']}, received "
+        f"{row['received']}; missed {row['missed']}, doubled {row['doubled']}, not the room's "
+        f"{row['not_the_rooms']}, out of order {row['out_of_order']}",
+        f"  each one's entry, connect to answer: p50 {row['entry_p50_s']:.2f} s, p99 "
+        f"{row['entry_p99_s']:.2f} s, longest {row['entry_max_s']:.2f} s; answered "
+        f"server.busy (and tried again a second later): {row['entries_busy']}",
+        f"  servers' CPU over the joins, chat's fan-out included: {row['server_cpu_s']:.1f} s, "
+        f"{row['server_cores']:.2f} of {os.cpu_count()} cores",
+        f"  latency from send to receipt: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms"
+        f" (to the speaker's ack: p50 {row['ack_p50_ms']:.1f} ms, p99 {row['ack_p99_ms']:.1f} ms)",
+        f"  targets: {met}",
+    ]
+    for place, found in row["places"].items():
+        lines.append(
+            f"  {place}: {found['joiners']} joiners missed {found.get('missed', 0)}, doubled "
+            f"{found.get('doubled', 0)}, not the room's {found.get('not_the_rooms', 0)}, out of "
+            f"order {found.get('out_of_order', 0)}"
+        )
+    lines += [f"  e.g. {json.dumps(example)}" for example in row["examples"] + row["refusals"]]
+    return "\n".join(lines)
+
+
+async def run(quick: bool, names: list[str], cluster: bool, waves: bool) -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()}", flush=True)
     print(f"cores: {placement(1).describe()}; the two-process cluster: not pinned", flush=True)
-    print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="sidestage-fanout-") as workdir:
-        rows = await measure_all(names, quick, Path(workdir))
-        for name, row in rows.items():
-            print(line(name, row), flush=True)
-            overflows = row["joins"]["listen_overflows"]
-            if overflows:
-                print(f"  ({overflows} joins found the accept queue full: 1 s lost each)")
-            held_up(row["latency"])
-        print(split_line(rows), flush=True)
+        rows = await _single_servers(names, quick, Path(workdir)) if names else {}
         clustered = await measure_cluster(quick, Path(workdir)) if cluster else None
+        waved = await measure_wave(quick, Path(workdir) / "wave") if waves else None
     if clustered:
         print("\n" + cluster_lines(clustered), flush=True)
         held_up(clustered["chat"])
+    if waved:
+        print("\n" + wave_lines(waved), flush=True)
+        held_up(waved)
+    summary = _summary(rows, clustered, waved)
+    report = {"bench": "fanout", "quick": quick, "rows": rows, "cluster": clustered}
+    print("\n" + json.dumps(summary))
+    print(json.dumps(report | {"wave": waved, "summary": summary}))
+    failed = wave_failed(waved) if waved else None
+    if failed:
+        raise BenchError(f"the wave: {failed}")
+
+
+async def _single_servers(names: list[str], quick: bool, workdir: Path) -> dict[str, Any]:
+    """The servers one by one, each on a core of its own: the table's rows, printed."""
+    print(HEADER, flush=True)
+    rows = await measure_all(names, quick, workdir)
+    for name, row in rows.items():
+        print(line(name, row), flush=True)
+        overflows = row["joins"]["listen_overflows"]
+        if overflows:
+            print(f"  ({overflows} joins found the accept queue full: 1 s lost each)")
+        held_up(row["latency"])
+    print(split_line(rows), flush=True)
+    return rows
+
+
+def _summary(
+    rows: dict[str, Any], clustered: dict[str, Any] | None, waved: dict[str, Any] | None
+) -> dict[str, Any]:
     summary = summary_of(rows)
     side = rows.get("sidestage")
     if side:
@@ -311,19 +423,35 @@ async def run(quick: bool, names: list[str], cluster: bool) -> None:
             "cluster_votes": clustered["votes"]["votes"],
             "cluster_results_after_last_vote_s": clustered["votes"]["results_after_last_vote_s"],
         }
-    report = {"bench": "fanout", "quick": quick, "rows": rows, "cluster": clustered}
-    print("\n" + json.dumps(summary))
-    print(json.dumps(report | {"summary": summary}))
+    if waved:
+        summary |= {f"wave_{key}": waved[key] for key in WAVE_SUMMARY}
+        summary["wave_targets_met"] = all(waved["targets_met"].values())
+    return summary
+
+
+WAVE_SUMMARY = (
+    "joiners", "join_s", "joins_per_s", "server_cores", "entries_busy", "sent",
+    "sends_refused", "expected", "received", "missed", "doubled", "p50_ms", "p99_ms",
+)  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller rooms, shorter windows")
     parser.add_argument(
-        "--servers", nargs="*", choices=SERVERS, default=list(SERVERS), help="none: cluster only"
+        "--servers",
+        nargs="*",
+        choices=SERVERS,
+        default=list(SERVERS),
+        help="none: the two-process runs only",
     )
     parser.add_argument(
-        "--no-cluster", action="store_true", help="skip the two-process PostgreSQL + Redis run"
+        "--no-cluster",
+        action="store_true",
+        help="skip the two-process PostgreSQL + Redis runs (the cluster and the wave)",
+    )
+    parser.add_argument(
+        "--wave", action="store_true", help="only the start of a wave (two processes)"
     )
     parser.add_argument("--role", choices=["clients"], help=argparse.SUPPRESS)
     parser.add_argument("--cpus", help=argparse.SUPPRESS)
@@ -334,8 +462,9 @@ def main() -> None:
         role = ClientsRole()
         asyncio.run(serve(role.handlers(), role.close))
         return
+    names, cluster = ([], False) if args.wave else (args.servers, not args.no_cluster)
     try:
-        asyncio.run(run(args.quick, args.servers, not args.no_cluster))
+        asyncio.run(run(args.quick, names, cluster, args.wave or cluster))
     except BenchError as error:
         sys.exit(f"fanout bench FAILED: {error}")
 

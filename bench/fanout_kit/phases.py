@@ -1,7 +1,8 @@
 """The measured phases, run the same way against every server.
 
 Every phase fails (``BenchError``) if a message is missing: each ``chat.send`` must reach
-every participant in the room, the senders included.
+every participant in the room, the senders included. The start of a wave (``wave``) counts
+what is missing instead, joiner by joiner against the room's numbered feed, and reports it.
 """
 
 from __future__ import annotations
@@ -10,18 +11,36 @@ import asyncio
 import math
 import statistics
 import time
+from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench_common.children import BenchError, Child, JsonDict
 
-from .servers import Server
+from .servers import Cluster, Server, room_feed
 
 # Messages a second one person may send: Sidestage allows 5 in 10 s (chat's own limit).
 CHAT_PER_SENDER = 0.45
 IDLE_SETTLE = 2.0  # seconds after the joins before idle participants' memory is read
 DRAIN_WITHIN = 60.0  # seconds for every delivery to arrive after the last send
 RESULTS_WITHIN = 30.0  # seconds for exact tallies to reach the moderator after the votes
+WAVE_LEAD = 1.0  # seconds the rooms chat before the first joiner connects
+WAVE_CHAT_UNTIL = 600.0  # seconds: the speakers' bound; they stop when told, long before
+SETTLE_WITHIN = 10.0  # seconds for every message to reach every joiner after the chat
+# After everything arrived, how long a second copy is waited for: each process compares its
+# rooms' numbers with the database once a second, and a wrong resend would come from there.
+LATE_COPY_WITHIN = 1.5
+WAVE_JOIN_TARGET_S = 5.0
+WAVE_P99_TARGET_MS = 250.0
+WAVE_COUNTS = ("expected", "received", "missed", "doubled", "out_of_order", "not_the_rooms")
+ENTRY_FIGURES = ("entry_p50_s", "entry_p99_s", "entry_max_s", "entries_busy")
+FAILING = {  # what fails the wave, as the message says it
+    "missed": "missed",
+    "doubled": "doubled",
+    "not_the_rooms": "not the room's",
+    "sends_refused": "sends refused or unacknowledged",
+}
 
 
 @dataclass
@@ -35,20 +54,40 @@ class Load:
     def joined(self) -> int:
         return sum(self.members.values())
 
-    async def join(self, urls: list[str], room: int, tokens: list[str]) -> JsonDict:
-        """``tokens`` connect (round robin over ``urls``) and enter ``room``."""
-        shares = [tokens[i :: len(self.children)] for i in range(len(self.children))]
+    async def join(
+        self, urls: list[str], rooms: int | list[int], tokens: list[str], record: bool = False
+    ) -> JsonDict:
+        """``tokens`` connect (round robin over ``urls``) and enter ``rooms``: one room for
+        all, or the i-th token the i-th room. With ``record``, each keeps what it entered
+        at and received (``Joiner`` in ``clients.py``)."""
+        each = [rooms] * len(tokens) if isinstance(rooms, int) else rooms
+        count = len(self.children)
         results = await asyncio.gather(
             *(
-                child.call("join", wait_s=600, urls=urls, room=room, tokens=share)
-                for child, share in zip(self.children, shares, strict=True)
-                if share
+                child.call(
+                    "join",
+                    wait_s=600,
+                    urls=urls,
+                    rooms=each[i::count],
+                    tokens=tokens[i::count],
+                    record=record,
+                )
+                for i, child in enumerate(self.children)
+                if tokens[i::count]
             )
         )
-        self.members[room] = self.members.get(room, 0) + len(tokens)
+        for room in each:
+            self.members[room] = self.members.get(room, 0) + 1
+        entries = sorted(took for r in results for took in r["entries_s"])
         return {
             "seconds": max(r["last"] for r in results) - min(r["started"] for r in results),
             "count": sum(r["count"] for r in results),
+            # One person's wait, from connecting to the answer: whether the last ones in
+            # waited long, or only came late.
+            "entry_p50_s": _percentile(entries, 50),
+            "entry_p99_s": _percentile(entries, 99),
+            "entry_max_s": entries[-1],
+            "entries_busy": sum(r["busy"] for r in results),  # refused, and tried again
         }
 
     async def cpu(self) -> float:
@@ -94,31 +133,11 @@ async def broadcast(
     and the servers' CPU used."""
     await load.collect(reset=True)
     senders = math.ceil(rate / CHAT_PER_SENDER)
-    shares = [rooms[i :: len(load.children)] for i in range(len(load.children))]
-    # Rooms' messages spread evenly over each interval: in step, every room's message
-    # would land in the same instant, a burst no conference produces.
-    phases = {str(room): index / len(rooms) for index, room in enumerate(rooms)}
     logged = [server.log_size() for server in servers]
     (user_before, system_before), load_before = _cpu_split(servers), await load.cpu()
     wall_before = time.time()
-    answers = await asyncio.gather(
-        *(
-            child.call(
-                "send",
-                wait_s=seconds + 120,
-                rooms=share,
-                phases=phases,
-                rate=rate,
-                seconds=seconds,
-                senders=senders,
-            )
-            for child, share in zip(load.children, shares, strict=True)
-            if share
-        )
-    )
-    refused = [r for answer in answers for r in answer["refused"]]
-    if refused:
-        raise BenchError(f"{servers[0].name}: sends refused: {refused}")
+    answers = await asyncio.gather(*_chat(load, rooms, rate, seconds, senders=senders))
+    _accepted(servers, "sends", answers)
     per_room = int(rate * seconds)
     expected = per_room * sum(load.members[room] for room in rooms)
     counts = await _drained(load, expected)
@@ -126,7 +145,6 @@ async def broadcast(
     user_after, system_after = _cpu_split(servers)
     user, system = user_after - user_before, system_after - system_before
     cpu = user + system
-    latencies = sorted(x for c in counts for x in c["latencies"])
     return {
         "rooms": len(rooms),
         "room": load.joined,
@@ -142,6 +160,44 @@ async def broadcast(
         "server_user_us_per_delivery": user / expected * 1e6,
         "server_system_us_per_delivery": system / expected * 1e6,
         "generator_cpu_s": await load.cpu() - load_before,
+    } | _latency(servers, logged, counts)
+
+
+def _chat(
+    load: Load, rooms: list[int], rate: float, seconds: float, **options: Any
+) -> list[Awaitable[Any]]:
+    """Each of ``load``'s processes chatting in its share of ``rooms`` (``send`` in
+    ``clients.py``, which ``options`` go to): the calls, to be awaited together."""
+    shares = [rooms[i :: len(load.children)] for i in range(len(load.children))]
+    # Rooms' messages spread evenly over each interval: in step, every room's message
+    # would land in the same instant, a burst no conference produces.
+    phases = {str(room): index / len(rooms) for index, room in enumerate(rooms)}
+    return [
+        child.call(
+            "send",
+            wait_s=seconds + 120,
+            rooms=share,
+            phases=phases,
+            rate=rate,
+            seconds=seconds,
+            **options,
+        )
+        for child, share in zip(load.children, shares, strict=True)
+        if share
+    ]
+
+
+def _accepted(servers: list[Server], what: str, answers: list[JsonDict]) -> None:
+    refused = [r for answer in answers for r in answer["refused"]]
+    if refused:
+        raise BenchError(f"{servers[0].name}: {what} refused: {refused}")
+
+
+def _latency(servers: list[Server], logged: list[int], counts: list[JsonDict]) -> JsonDict:
+    """p50 and p99 of what the generators collected, and whether a server (by its log
+    since ``logged``) or a generator had its event loop held up meanwhile."""
+    latencies = sorted(x for c in counts for x in c["latencies"])
+    return {
         "p50_ms": _percentile(latencies, 50) * 1000,
         "p99_ms": _percentile(latencies, 99) * 1000,
         "loop_held_up_ms": [
@@ -150,6 +206,118 @@ async def broadcast(
             for ms in server.held_up_since(offset)
         ],
         "generator_held_up_ms": [ms for c in counts for ms in c["held_up_ms"]],
+    }
+
+
+async def wave(
+    load: Load, speakers: Load, cluster: Cluster, joiners: int, rate: float, tail_s: float
+) -> JsonDict:
+    """The start of a wave: ``joiners`` enter the cluster's rooms all at once (the i-th
+    the i-th room in turn, the processes in turn) while each room's speaker chats at
+    ``rate``, from before the first connects until ``tail_s`` after the last entered.
+    Then each joiner's receipts are held against its room's feed: what was missed, what
+    came twice, and the latency from each send to each receipt."""
+    rooms, servers = cluster.rooms, cluster.servers
+    await _seat_speakers(speakers, cluster)
+    logged = [server.log_size() for server in servers]
+    await asyncio.gather(*_chat(speakers, rooms, rate, WAVE_CHAT_UNTIL, senders=1, background=True))
+    await asyncio.sleep(WAVE_LEAD)  # the wave enters rooms that are already talking
+    joined = await _everyone_enters(load, cluster, joiners)
+    await asyncio.sleep(tail_s)  # chat after the wave: what the last ones in must get too
+    sent = await asyncio.gather(*(child.call("sent") for child in speakers.children))
+    found = await _checked(load, await room_feed(cluster.database_url, rooms, "chat.posted"))
+    result = (
+        {"processes": len(servers), "rooms": len(rooms), "rate": rate}
+        | joined
+        | _sends(sent)
+        | found
+        | _latency(servers, logged, await load.collect())
+    )
+    return result | {"targets_met": _wave_targets(result)}
+
+
+async def _everyone_enters(load: Load, cluster: Cluster, joiners: int) -> JsonDict:
+    """The joins of the wave, and the servers' CPU over them (the chat's fan-out meanwhile
+    included), in seconds and in cores kept busy: whether they had the machine's cores, or
+    shared them with whatever else runs on it."""
+    await load.collect(reset=True)
+    entering = [cluster.rooms[i % len(cluster.rooms)] for i in range(joiners)]
+    cpu_before = _cpu(cluster.servers)
+    joined = await load.join(cluster.urls, entering, cluster.tokens[:joiners], record=True)
+    cpu = _cpu(cluster.servers) - cpu_before
+    return {
+        "joiners": joined["count"],
+        "join_s": joined["seconds"],
+        "joins_per_s": joined["count"] / joined["seconds"],
+        "server_cpu_s": cpu,
+        "server_cores": cpu / joined["seconds"],
+        **{key: joined[key] for key in ENTRY_FIGURES},
+    }
+
+
+def _sends(sent: list[JsonDict]) -> JsonDict:
+    acks = sorted(took for answer in sent for took in answer["acks_s"])
+    return {
+        "sent": sum(answer["sent"] for answer in sent),
+        # Refused, or no ack within 30 s: counted, not a reason to stop before the count.
+        "sends_refused": sum(answer["refused_count"] for answer in sent),
+        "refusals": [r for answer in sent for r in answer["refused"]][:3],
+        # Send to ack: how long the messages waited for their commit, before any fan-out.
+        "ack_p50_ms": _percentile(acks, 50) * 1000,
+        "ack_p99_ms": _percentile(acks, 99) * 1000,
+    }
+
+
+async def _seat_speakers(speakers: Load, cluster: Cluster) -> None:
+    """Each room's speaker enters it, on the processes in turn."""
+    urls = cluster.urls
+    for index, (room, token) in enumerate(zip(cluster.rooms, cluster.speakers, strict=True)):
+        await speakers.join([urls[index % len(urls)]], room, [token])
+
+
+async def _checked(load: Load, feed: dict[int, list[tuple[int, int]]]) -> JsonDict:
+    """The joiners' receipts against ``feed`` once none is missing any more (or
+    ``SETTLE_WITHIN`` has passed), looked at again ``LATE_COPY_WITHIN`` later."""
+    deadline = time.monotonic() + SETTLE_WITHIN
+    while True:
+        missed = (await _check(load, feed))["missed"]
+        if not missed or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)  # polling the generators' receipts until the last arrives
+    await asyncio.sleep(LATE_COPY_WITHIN)  # a second copy, if any, arrives meanwhile
+    return await _check(load, feed)
+
+
+async def _check(load: Load, feed: dict[int, list[tuple[int, int]]]) -> JsonDict:
+    """Every generator's ``check``, added up."""
+    feed_of = {str(room): events for room, events in feed.items()}
+    answers = await asyncio.gather(*(c.call("check", feed=feed_of) for c in load.children))
+    counts: Counter[str] = Counter()
+    places: dict[str, Counter[str]] = {}
+    for answer in answers:
+        counts.update(answer["counts"])
+        for place, found in answer["places"].items():
+            places.setdefault(place, Counter()).update(found)
+    examples = [example for answer in answers for example in answer["examples"]]
+    return {key: counts.get(key, 0) for key in WAVE_COUNTS} | {
+        "places": places,
+        "examples": examples,
+    }
+
+
+def wave_failed(result: JsonDict) -> str | None:
+    """Why the wave fails the bench, if it does: as in the other phases, a message lost
+    (missed, or never acknowledged), one delivered twice, or one the room never had."""
+    wrong = [f"{result[key]} {said}" for key, said in FAILING.items() if result[key]]
+    return ", ".join(wrong) or None
+
+
+def _wave_targets(result: JsonDict) -> dict[str, bool]:
+    return {
+        f"all joined within {WAVE_JOIN_TARGET_S:.0f} s": result["join_s"] <= WAVE_JOIN_TARGET_S,
+        "0 missed": result["missed"] == 0,
+        "0 doubled": result["doubled"] == 0 and result["not_the_rooms"] == 0,
+        f"p99 <= {WAVE_P99_TARGET_MS:.0f} ms": result["p99_ms"] <= WAVE_P99_TARGET_MS,
     }
 
 
@@ -177,9 +345,7 @@ async def vote_burst(
     answers = await asyncio.gather(
         *(c.call("vote", wait_s=300, polls=polls) for c in load.children)
     )
-    refused = [r for answer in answers for r in answer["refused"]]
-    if refused:
-        raise BenchError(f"{servers[0].name}: votes refused: {refused}")
+    _accepted(servers, "votes", answers)
     cast = _added([answer["counted"] for answer in answers])
     last_vote = max(answer["last"] for answer in answers)
     arrivals = await _exact_results(load.children[0], cast)

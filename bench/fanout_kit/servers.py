@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,13 @@ from bench_common.children import BenchError
 from bench_common.cores import pin_server
 from redis.asyncio import Redis
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.access.models import Role, RoleGrant
 from sidestage.platform.accounts import service as accounts
 from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.platform.program.models import Room, Session, Visibility
+from sidestage.rooms.feed import service as feed
 
 KIT = Path(__file__).resolve().parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -64,6 +68,16 @@ class Server:
             (at for at in (text.find("Traceback"), text.find(" ERROR ")) if at >= 0), default=-1
         )
         return "" if first < 0 else text[first:][-most:]
+
+    def logged_warnings(self, most: int = 20) -> list[str]:
+        """The first ``most`` warnings the server logged, but for its event loop held up
+        (counted under the latency lines): a message the room feed lost may have left only
+        a warning behind."""
+        if self.log is None or not self.log.exists():
+            return []
+        with self.log.open(errors="replace") as lines:
+            found = (line.rstrip() for line in lines if " WARNING " in line)
+            return [line for line in found if not HELD_UP.search(line)][:most]
 
     def held_up_since(self, offset: int) -> list[float]:
         """Milliseconds of each time the server logged its event loop held up since
@@ -193,6 +207,8 @@ class Cluster:
     rooms: list[int]
     tokens: list[str]
     moderator: str  # an organizer's token: moderates every room
+    database_url: str
+    speakers: list[str] = field(default_factory=list)  # with ``speakers``: one per room
 
     @property
     def urls(self) -> list[str]:
@@ -202,7 +218,10 @@ class Cluster:
         await asyncio.gather(*(server.stop() for server in self.servers))
 
 
-async def start_cluster(processes: int, participants: int, rooms: int, workdir: Path) -> Cluster:
+async def start_cluster(
+    processes: int, participants: int, rooms: int, workdir: Path, speakers: bool = False
+) -> Cluster:
+    """With ``speakers``, each room also has a speaker of its own (``_speakers``)."""
     database_url = await _empty_database()
     redis = Redis.from_url(REDIS)
     await redis.flushdb()
@@ -216,8 +235,9 @@ async def start_cluster(processes: int, participants: int, rooms: int, workdir: 
     for setup in (["migrate"], ["demo"]):
         await _sidestage_command(setup, {**env, "SIDESTAGE_DATA_DIR": str(workdir / "cluster")})
     room_ids = await _public_rooms(database_url, rooms)
-    _, tokens = await _guests(database_url, participants + 1)
+    _, tokens = await _guests(database_url, participants + 1 + (rooms if speakers else 0))
     moderator = await _organizer(database_url, tokens.pop())
+    speaking = await _speakers(database_url, tokens, room_ids) if speakers else []
     servers = []
     for number in range(processes):
         port, data_dir = free_port(), workdir / f"cluster-{number}"
@@ -227,7 +247,18 @@ async def start_cluster(processes: int, participants: int, rooms: int, workdir: 
         process = await _spawn(command, log, process_env)
         server = Server(f"sidestage x{processes}", process, port, log=log)
         servers.append(await _listening(server))
-    return Cluster(servers, room_ids, tokens, moderator)
+    return Cluster(servers, room_ids, tokens, moderator, database_url, speaking)
+
+
+async def _speakers(database_url: str, tokens: list[str], rooms: list[int]) -> list[str]:
+    """Takes one of ``tokens`` per room and makes it the room's speaker, and its moderator
+    too: chat's rate limit (5 messages in 10 s) holds for participants, not moderators. Done
+    before the servers start, so none has read these accounts yet."""
+    speaking = [tokens.pop() for _ in rooms]
+    roles = (Role.SPEAKER, Role.MODERATOR)
+    grants = [(t, role, room) for t, room in zip(speaking, rooms, strict=True) for role in roles]
+    await grant(database_url, grants)
+    return speaking
 
 
 async def _empty_database() -> str:
@@ -252,23 +283,19 @@ async def _sidestage_command(arguments: list[str], env: dict[str, str]) -> None:
 
 async def _public_rooms(database_url: str, count: int) -> list[int]:
     """``count`` of the demo's online sessions, opened to guests (the bench's own copy)."""
-    engine = create_engine(database_url)
-    try:
-        async with transaction(session_factory(engine)) as db:
-            ids = list(
-                await db.scalars(
-                    select(Session.id)
-                    .join(Room, Room.id == Session.room_id)
-                    .where(Room.type == "online")
-                    .order_by(Session.id)
-                    .limit(count)
-                )
+    async with _database(database_url) as db:
+        ids = list(
+            await db.scalars(
+                select(Session.id)
+                .join(Room, Room.id == Session.room_id)
+                .where(Room.type == "online")
+                .order_by(Session.id)
+                .limit(count)
             )
-            await db.execute(
-                update(Session).where(Session.id.in_(ids)).values(visibility=Visibility.PUBLIC)
-            )
-    finally:
-        await engine.dispose()
+        )
+        await db.execute(
+            update(Session).where(Session.id.in_(ids)).values(visibility=Visibility.PUBLIC)
+        )
     if len(ids) < count:
         raise BenchError(f"the demo program has {len(ids)} online sessions, not {count}")
     return ids
@@ -277,33 +304,56 @@ async def _public_rooms(database_url: str, count: int) -> list[int]:
 async def _organizer(database_url: str, token: str) -> str:
     """Makes the account of ``token`` an organizer (the last guest: guests hold no other
     role, but the bench needs no registration for this one)."""
-    engine = create_engine(database_url)
-    try:
-        async with transaction(session_factory(engine)) as db:
+    await grant(database_url, [(token, Role.ORGANIZER, None)])
+    return token
+
+
+async def grant(database_url: str, grants: list[tuple[str, Role, int | None]]) -> None:
+    """Gives each token's account its role, in one session or (None) in all of them."""
+    async with _database(database_url) as db:
+        for token, role, session_id in grants:
             account = await accounts.find_token_account(db, token)
             assert account is not None
-            db.add(RoleGrant(account_id=account.id, role=Role.ORGANIZER))
-    finally:
-        await engine.dispose()
-    return token
+            db.add(RoleGrant(account_id=account.id, role=role, session_id=session_id))
 
 
 async def _guests(database_url: str, count: int) -> tuple[int, list[str]]:
     """The demo's public side event, and ``count`` guests' tokens, made in its database."""
-    engine = create_engine(database_url)
-    try:
-        async with transaction(session_factory(engine)) as db:
-            room = await db.scalar(
-                select(Session.id)
-                .where(Session.visibility == "public", Session.kind == "side_event")
-                .limit(1)
-            )
-            tokens = []
-            for number in range(count):
-                guest = await accounts.create_guest(db, f"Participant {number}")
-                tokens.append(await accounts.issue_token(db, guest))
-    finally:
-        await engine.dispose()
+    async with _database(database_url) as db:
+        room = await db.scalar(
+            select(Session.id)
+            .where(Session.visibility == "public", Session.kind == "side_event")
+            .limit(1)
+        )
+        tokens = []
+        for number in range(count):
+            guest = await accounts.create_guest(db, f"Participant {number}")
+            tokens.append(await accounts.issue_token(db, guest))
     if room is None:
         raise BenchError("the demo program has no public side event")
     return int(room), tokens
+
+
+async def room_feed(
+    database_url: str, rooms: list[int], name: str
+) -> dict[int, list[tuple[int, int]]]:
+    """Each room's events called ``name`` as the database holds them: their number, and
+    the id in their data (a chat message's)."""
+    async with _database(database_url) as db:
+        numbered = {room: await feed.after(db, room, 0) for room in rooms}
+    return {
+        room: [(e.seq, int(e.data["id"])) for e in events if e.name == name]
+        for room, events in numbered.items()
+    }
+
+
+@contextlib.asynccontextmanager
+async def _database(database_url: str) -> AsyncIterator[AsyncSession]:
+    """One transaction in the bench's copy of the database, on an engine of its own: the
+    bench reads and writes there only between phases."""
+    engine = create_engine(database_url)
+    try:
+        async with transaction(session_factory(engine)) as db:
+            yield db
+    finally:
+        await engine.dispose()

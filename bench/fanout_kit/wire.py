@@ -14,6 +14,7 @@ Enough for a load generator that counts what arrives and costs little per messag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -35,17 +36,19 @@ class Connection:
         self._reader: asyncio.Task[None] | None = None
         self._connected: asyncio.Future[str] | None = None
 
-    async def open(self, http: aiohttp.ClientSession, url: str, token: str) -> None:
+    async def open(
+        self, http: aiohttp.ClientSession, url: str, token: str, within: float = OPEN_WITHIN
+    ) -> None:
         self._ws = await http.ws_connect(
             f"{url}/socket.io/?EIO=4&transport=websocket", compress=0, max_msg_size=0
         )
-        opened = await asyncio.wait_for(self._ws.receive_str(), OPEN_WITHIN)
+        opened = await asyncio.wait_for(self._ws.receive_str(), within)
         if not opened.startswith("0"):
             raise ConnectionError(f"not an Engine.IO open packet: {opened[:80]}")
         self._connected = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read())
         await self._ws.send_str("40" + json.dumps({"token": token}))
-        await asyncio.wait_for(self._connected, OPEN_WITHIN)
+        await asyncio.wait_for(self._connected, within)
 
     async def call(self, event: str, payload: Any, within: float = OPEN_WITHIN) -> Any:
         assert self._ws is not None
@@ -58,10 +61,20 @@ class Connection:
             self._acks.pop(ack_id, None)
 
     async def close(self) -> None:
+        """Closes the websocket; calls still waiting for their ack fail at once instead of
+        after ``within``."""
         if self._reader is not None:
             self._reader.cancel()
+        for waiting in self._acks.values():
+            if not waiting.done():
+                waiting.set_exception(ConnectionError("closed before the ack"))
         if self._ws is not None:
             await self._ws.close()
+
+    async def _pong(self) -> None:
+        assert self._ws is not None
+        with contextlib.suppress(ConnectionError):  # a ping read just before closing
+            await self._ws.send_str("3")
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -81,8 +94,7 @@ class Connection:
             if waiting is not None and not waiting.done():
                 waiting.set_result(json.loads(text[start:])[0])
         elif text == "2":
-            assert self._ws is not None
-            asyncio.ensure_future(self._ws.send_str("3"))
+            asyncio.ensure_future(self._pong())
         elif text.startswith("40") and self._connected and not self._connected.done():
             self._connected.set_result(text)
         elif text.startswith("44") and self._connected and not self._connected.done():
