@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from redis.asyncio import Redis
 
 from sidestage.platform.db import create_engine, session_factory, transaction
+from sidestage.realtime.room_feed import channel
 from sidestage.rooms.feed.models import RoomEvent, RoomSequence
 from tests.conftest import REDIS_URL
 from tests.live import Client
@@ -90,3 +92,24 @@ async def test_presence_lost_by_redis_is_rebuilt_by_the_processes(cluster: Clust
     if entered["count"] != 5:  # the checker itself, and the four put back
         await checker.wait_for("room.count_changed", lambda c: c["count"] == 5)
     assert time.monotonic() - forgotten < 3.0
+
+
+async def test_a_number_the_room_never_gave_is_not_waited_for(cluster: Cluster) -> None:
+    """A message on a room's channel numbered beyond anything the room committed (another
+    deployment's, or forged) is dropped: later real events still arrive, in order."""
+    room = cluster.room
+    listener = Entrant(await Client(cluster.b.url, await cluster.token("Listener")).connect())
+    cluster.clients.append(listener.client)
+    await listener.enter(room)
+    redis = Redis.from_url(REDIS_URL)
+    forged = {"seq": 1_000_000, "name": "chat.posted", "data": {"session_id": room, "id": 0}}
+    await redis.publish(channel(redis, room), json.dumps(forged | {"at": None}))
+    await redis.aclose()
+    moderator = await cluster.join(cluster.a, await cluster.organizer_token())
+    sent = [
+        await moderator.ok("chat.send", {"session_id": room, "text": f"real {n}"}) for n in range(3)
+    ]
+    for message in sent:
+        await listener.client.wait_for("chat.posted", lambda m, i=message["id"]: m["id"] == i)
+    assert [m["id"] for m in listener.client.received["chat.posted"]] == [m["id"] for m in sent]
+    assert listener.numbers() == list(range(listener.seq + 1, listener.seq + 4))

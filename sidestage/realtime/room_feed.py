@@ -150,10 +150,25 @@ class RoomFeed:
                 return
             async with self.db() as db:
                 found = await feed.after(db, room.session_id, room.delivered, upto)
+                newest = await feed.current(db, room.session_id)
             for event in found:
                 self.receive(event)
-            if room.delivered < upto:
+            self._drop_unknown(room, newest)
+            if room.delivered < min(upto, newest):
                 self._skip_lost(room, found)
+
+    def _drop_unknown(self, room: _Room, newest: int) -> None:
+        """Numbers beyond the room's newest were never given by this deployment (another
+        one on the same Redis database, or a forged message): never wait for them."""
+        unknown = [seq for seq in room.waiting if seq > newest]
+        for seq in unknown:
+            del room.waiting[seq]
+        if unknown:
+            log.warning(
+                "room %d: dropped %d events numbered beyond its newest",
+                room.session_id,
+                len(unknown),
+            )
 
     def _skip_lost(self, room: _Room, found: list[Numbered]) -> None:
         """Events no longer kept (pruned while this process lagged far behind): move on.
