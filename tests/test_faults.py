@@ -206,37 +206,29 @@ async def test_a_process_killed(world: FaultWorld) -> None:
     print(f"presence right {took:.1f} s after asking")
 
 
-async def test_postgresql_stopped(world: FaultWorld, postgres: PostgresCluster) -> None:
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+async def test_postgresql_away(world: FaultWorld, postgres: PostgresCluster, fault: str) -> None:
+    """Stopped (connections cut) or frozen (SIGSTOP: nothing answers) for ``OUTAGE``."""
     chat = Chat(world)
     await chat.start()
     await chat.acknowledged(10)
     chat.vote_and_ask()
-    postgres.stop()
-    await asyncio.sleep(OUTAGE)  # the outage
-    postgres.start()
+    away, back = (
+        (postgres.stop, postgres.start) if fault == "stopped" else (postgres.freeze, postgres.thaw)
+    )
+    away()
+    try:
+        await asyncio.sleep(OUTAGE)  # the outage
+    finally:
+        back()
     await recovered(chat, time.monotonic())
     await chat.acknowledged(10)
-    assert_whole(await chat.finish(), "postgresql stopped for 10 s")
+    assert_whole(await chat.finish(), f"postgresql {fault} for 10 s")
 
 
 async def recovered(chat: Chat, back: float) -> None:
     await chat.acknowledged(1)
     print(f"\nchat resumed {time.monotonic() - back:.1f} s after the service returned")
-
-
-async def test_postgresql_frozen(world: FaultWorld, postgres: PostgresCluster) -> None:
-    chat = Chat(world)
-    await chat.start()
-    await chat.acknowledged(10)
-    chat.vote_and_ask()
-    postgres.freeze()
-    try:
-        await asyncio.sleep(OUTAGE)  # the outage
-    finally:
-        postgres.thaw()
-    await recovered(chat, time.monotonic())
-    await chat.acknowledged(10)
-    assert_whole(await chat.finish(), "postgresql frozen for 10 s")
 
 
 async def test_a_thousand_join_while_chat_runs(world: FaultWorld) -> None:
