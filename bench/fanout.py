@@ -354,7 +354,9 @@ def wave_lines(row: dict[str, Any]) -> str:
         f"{row['entry_p99_s']:.2f} s, longest {row['entry_max_s']:.2f} s; answered "
         f"server.busy (and tried again a second later): {row['entries_busy']}",
         f"  servers' CPU over the joins, chat's fan-out included: {row['server_cpu_s']:.1f} s, "
-        f"{row['server_cores']:.2f} of {os.cpu_count()} cores",
+        f"{row['server_cores']:.2f} of {os.cpu_count()} cores; the load generators' "
+        f"{row['generator_cpu_s']:.1f} s; the whole machine's {row['machine_cpu_s']:.1f} s, "
+        f"{row['machine_cores']:.2f} cores",
         f"  latency from send to receipt: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms"
         f" (to the speaker's ack: p50 {row['ack_p50_ms']:.1f} ms, p99 {row['ack_p99_ms']:.1f} ms)",
         f"  targets: {met}",
@@ -430,7 +432,8 @@ def _summary(
 
 
 WAVE_SUMMARY = (
-    "joiners", "join_s", "joins_per_s", "server_cores", "entries_busy", "sent",
+    "joiners", "join_s", "joins_per_s", "server_cores", "generator_cpu_s", "machine_cores",
+    "entries_busy", "sent",
     "sends_refused", "expected", "received", "missed", "doubled", "p50_ms", "p99_ms",
 )  # fmt: skip
 

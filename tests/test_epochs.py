@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.access.models import Role
 from sidestage.platform.accounts.models import Account
-from sidestage.platform.db import transaction
+from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.epochs import Copies, Epochs, settled
 from sidestage.platform.hot_store import connect_redis
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.polls.models import PollBallot
+from sidestage.rooms.tools.models import Tool
 from tests.conftest import REDIS_URL
 from tests.helpers import bearer, registered_token, user_with_role
 from tests.rooms_world import World
@@ -76,14 +77,29 @@ async def test_a_room_s_rows_move_only_that_room_s_epoch(db: Factory, world: Wor
     room, other = world.public.id, world.closed.id
     before = (await epochs.current(), await epochs.of_room(room), await epochs.of_room(other))
     async with transaction(db) as s:
-        s.add(
-            ChatMessage(
-                session_id=room, account_id=(await _guest(s)).id, author_name="N", text="hi"
-            )
-        )
+        s.add(Tool(session_id=room, title="Map", url="https://example.org/map"))
     assert await epochs.current() == before[0]
     assert await epochs.of_room(room) != before[1]
     assert await epochs.of_room(other) == before[2]
+
+
+async def test_a_new_chat_message_moves_no_epoch_and_a_deletion_its_room_s(
+    db: Factory, world: World
+) -> None:
+    """New messages reach the room's snapshots as events (``rooms/room/snapshot.py``):
+    a chatting room's copies outlive its chat. A deleted one must leave them."""
+    epochs, room = Epochs(), world.public.id
+    before = (await epochs.current(), await epochs.of_room(room))
+    async with transaction(db) as s:
+        author = (await _guest(s)).id
+        message = ChatMessage(session_id=room, account_id=author, author_name="N", text="hi")
+        s.add(message)
+    assert (await epochs.current(), await epochs.of_room(room)) == before
+    async with transaction(db) as s:
+        found = await s.get(ChatMessage, message.id)
+        assert found is not None
+        found.deleted_at = utcnow()
+    assert await epochs.of_room(room) != before[1]
 
 
 async def test_a_command_reads_its_room_s_epoch_once(db: Factory, world: World) -> None:
@@ -99,9 +115,8 @@ async def test_a_command_reads_its_room_s_epoch_once(db: Factory, world: World) 
         )
         async with db() as command:
             first = await epochs.of_room_in(command, room)
-            async with transaction(db) as s:  # meanwhile, a message in the room
-                author = (await _guest(s)).id
-                s.add(ChatMessage(session_id=room, account_id=author, author_name="N", text="hi"))
+            async with transaction(db) as s:  # meanwhile, a tool shared in the room
+                s.add(Tool(session_id=room, title="Map", url="https://example.org/map"))
             await settled()
             assert await epochs.of_room_in(command, room) == first
         async with db() as next_command:

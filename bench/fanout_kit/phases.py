@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import statistics
 import time
 from collections import Counter
@@ -242,17 +243,32 @@ async def _everyone_enters(load: Load, cluster: Cluster, joiners: int) -> JsonDi
     shared them with whatever else runs on it."""
     await load.collect(reset=True)
     entering = [cluster.rooms[i % len(cluster.rooms)] for i in range(joiners)]
-    cpu_before = _cpu(cluster.servers)
+    cpu_before, load_before = _cpu(cluster.servers), await load.cpu()
+    machine_before = machine_busy()
     joined = await load.join(cluster.urls, entering, cluster.tokens[:joiners], record=True)
     cpu = _cpu(cluster.servers) - cpu_before
+    machine = machine_busy() - machine_before
     return {
         "joiners": joined["count"],
         "join_s": joined["seconds"],
         "joins_per_s": joined["count"] / joined["seconds"],
         "server_cpu_s": cpu,
         "server_cores": cpu / joined["seconds"],
+        # Where the rest of the machine went: the load generators (they share its cores),
+        # and everything else (PostgreSQL, Redis, the speakers, the kernel's own work).
+        "generator_cpu_s": await load.cpu() - load_before,
+        "machine_cpu_s": machine,
+        "machine_cores": machine / joined["seconds"],
         **{key: joined[key] for key in ENTRY_FIGURES},
     }
+
+
+def machine_busy() -> float:
+    """Seconds of CPU the whole machine spent busy so far, all cores added (/proc/stat)."""
+    with open("/proc/stat") as stats:
+        ticks = [int(n) for n in stats.readline().split()[1:]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
 def _sends(sent: list[JsonDict]) -> JsonDict:

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, cast
 
 from redis.asyncio import Redis
@@ -185,6 +185,19 @@ class Copies(Generic[K, T]):
                 return cast(T, value)
             # The first reader failed or went away; this one reads for itself.
         return await self._read_once(db, key, epoch)
+
+    def advance(self, key: K, old: T, new: T) -> None:
+        """Keep ``new`` in place of ``old`` under the same epoch: ``old`` brought forward by
+        changes its owner knows of (a room's chat). A copy read meanwhile stays."""
+        copy = self._copies.get(key)
+        if copy is not None and copy.value is old:
+            self._copies[key] = replace(copy, value=new)
+
+    def forget(self, key: K, old: T) -> None:
+        """Read again at the next ``get``, unless a copy other than ``old`` is there now."""
+        copy = self._copies.get(key)
+        if copy is not None and copy.value is old:
+            del self._copies[key]
 
     async def _read_once(self, db: AsyncSession, key: K, epoch: Epoch) -> T:
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 
 from prometheus_client import Histogram
@@ -204,6 +205,19 @@ class RoomFeed:
             if event.seq > seq:
                 self.manager.emit_now(event.name, event.data, [sid])
         self.manager.basic_enter_room(sid, "/", room.channel)
+
+    def delivered_after(self, session_id: int, seq: int) -> list[Numbered] | None:
+        """The room's events after ``seq`` that this process delivered, from memory:
+        none when it delivered none beyond ``seq`` (or does not follow the room), None when
+        some of them are no longer kept here."""
+        room = self.rooms.get(session_id)
+        if room is None or seq >= room.delivered:
+            return []
+        count, recent = room.delivered - seq, room.recent
+        # Kept events are consecutive, except across a jump past lost ones (``_skip_lost``).
+        if count > len(recent) or recent[-count].seq != seq + 1:
+            return None
+        return list(islice(recent, len(recent) - count, None))
 
     async def _delivered_after(self, room: _Room, seq: int) -> list[Numbered]:
         """The events after ``seq`` that this process delivered to the room, as of the

@@ -55,7 +55,7 @@ from sidestage.rooms.polls.ballots import Ballots
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
 from sidestage.rooms.room.config import room_configs
 from sidestage.rooms.room.handlers import depart, depart_all
-from sidestage.rooms.room.snapshot import room_snapshots
+from sidestage.rooms.room.snapshot import RoomSnapshots
 from sidestage.rooms.services import RoomServices
 from sidestage.rooms.stage import service as stage_service
 
@@ -127,7 +127,7 @@ class Realtime:
             self.stage,
             epochs,
             room_configs(),
-            room_snapshots(),
+            RoomSnapshots(self.transport.delivered_after),
             Stays(db),
             Ballots(db),
         )

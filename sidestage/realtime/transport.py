@@ -19,10 +19,11 @@ import socketio
 from redis.asyncio import Redis
 
 from sidestage.rooms.commands import Connection
+from sidestage.rooms.events import Audience
+from sidestage.rooms.feed.service import Numbered
 
 if TYPE_CHECKING:
     from sidestage.realtime.room_feed import RoomFeed
-from sidestage.rooms.events import Audience
 
 log = logging.getLogger("sidestage.realtime")
 CONTROL_CHANNEL = "sidestage:control"
@@ -41,6 +42,10 @@ class SocketTransport:
         assert self.feed is not None
         if connection_id in self.connections:
             await self.feed.admit(connection_id, session_id, seq)
+
+    def delivered_after(self, session_id: int, seq: int) -> list[Numbered] | None:
+        assert self.feed is not None
+        return self.feed.delivered_after(session_id, seq)
 
     async def join(self, connection_id: str, audience: Audience) -> None:
         if connection_id in self.connections:

@@ -14,6 +14,7 @@ from sidestage.rooms.presence import Presence
 
 if TYPE_CHECKING:  # they import the features, which import this module
     from sidestage.rooms.attendance.stays import Stays
+    from sidestage.rooms.feed.service import Numbered
     from sidestage.rooms.polls.ballots import Ballots
     from sidestage.rooms.room.config import RoomConfigs
     from sidestage.rooms.room.snapshot import RoomSnapshots
@@ -29,6 +30,11 @@ class Transport(Protocol):
     async def admit(self, connection_id: str, session_id: int, seq: int) -> None:
         """Join the room's audience after its event numbered ``seq``: every later room
         event reaches the connection once, none before it."""
+        ...
+
+    def delivered_after(self, session_id: int, seq: int) -> list[Numbered] | None:
+        """The room's events after ``seq`` this process has delivered, if it still keeps
+        them all in memory (else None)."""
         ...
 
     async def remove_user(self, account_id: int, session_id: int) -> None:

@@ -44,4 +44,6 @@ class ChatMute(Base):
 
 # Copies of these rows are kept between commands (see platform/epochs.py).
 watch(ChatMute)
-watch(ChatMessage, room="session_id")  # in room snapshots
+# In room snapshots: a deletion moves the room's epoch; a new message does not (its event
+# brings the snapshots forward, rooms/room/snapshot.py).
+watch(ChatMessage, inserts=False, room="session_id")

@@ -8,7 +8,6 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform import epochs
 from sidestage.platform.db import ByDialect, utcnow
 from sidestage.platform.errors import Forbidden, NotFound, RateLimited
 from sidestage.rooms import events as audience
@@ -43,7 +42,6 @@ async def send(ctx: Context, session_id: int, raw: str, client_id: str | None) -
         assert client_id is not None  # only a resend conflicts
         return events.posted(await _by_client_id(ctx.db, session_id, account.id, client_id))
     await _check_may_write(ctx, session_id)  # refused: the INSERT is rolled back with it
-    epochs.room_changed(ctx.db, session_id)  # the room's snapshot holds its recent chat
     author = Author(id=account.id, name=account.display_name)
     posted = events.Posted(id=new_id, session_id=session_id, text=text, author=author, at=now)
     ctx.outbox.add("chat.posted", posted, audience.room(session_id))

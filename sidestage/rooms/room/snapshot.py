@@ -2,24 +2,32 @@
 
 A join storm at the start of a side event sends the same recent chat, open polls and
 shared tools to hundreds of people within seconds. Each process keeps one snapshot per
-room, good while the room's epoch lasts (``platform/epochs.py``): a chat message, a poll
-opened or closed, a tool shared, a question asked, moderated or upvoted, a change on stage
-moves it on. It also knows who has something of their own here (a question in the queue,
-an upvote), so that only those people's entries read more; their own ballots and the
-tallies they may see are still read for each.
+room, at one number of the room's feed, good while the room's epoch lasts
+(``platform/epochs.py``): a poll opened or closed, a tool shared, a question asked,
+moderated or upvoted, a message deleted, a change on stage moves it on. New chat does
+not: the snapshot is brought forward by the messages this process delivered to the room
+(``chat.posted`` events, numbered right after it), so a room that chats through a join
+storm is not read again for every message. Read again it is when other events came
+between, or when this process no longer keeps them.
+
+It also knows who has something of their own here (a question in the queue, an upvote),
+so that only those people's entries read more; their own ballots and the tallies they
+may see are still read for each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.epochs import Copies
+from sidestage.platform.epochs import Copies, Epoch
 from sidestage.rooms.chat import events as chat_events
 from sidestage.rooms.chat import service as chat
 from sidestage.rooms.feed import service as feed
+from sidestage.rooms.feed.service import Numbered
 from sidestage.rooms.polls import events as poll_events
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.models import Poll, PollStatus
@@ -52,12 +60,40 @@ class RoomSnapshot:
 QuestionOrder = tuple[bool, int, int]  # sorts as the room lists questions (qa.room_order)
 
 
-RoomSnapshots = Copies[int, RoomSnapshot]  # per session id, by the room's own epoch
+# The room's events after a number that this process delivered, None if it no longer
+# keeps them all (``Transport.delivered_after``).
+DeliveredAfter = Callable[[int, int], list[Numbered] | None]
 
 
-def room_snapshots() -> RoomSnapshots:
+class RoomSnapshots:
     """This process's snapshots, one per room someone entered here."""
-    return Copies(_read)
+
+    def __init__(self, delivered_after: DeliveredAfter) -> None:
+        self._copies: Copies[int, RoomSnapshot] = Copies(_read)
+        self._delivered_after = delivered_after
+
+    async def get(self, db: AsyncSession, session_id: int, epoch: Epoch) -> RoomSnapshot:
+        """The room's snapshot, at the newest number this process can give it; ``epoch``
+        read before this call, before any of the rows."""
+        snapshot = await self._copies.get(db, session_id, epoch)
+        later = self._delivered_after(session_id, snapshot.seq)
+        if later == []:
+            return snapshot
+        forward = _with_chat(snapshot, later) if later is not None else None
+        if forward is None:
+            self._copies.forget(session_id, snapshot)
+            return await self._copies.get(db, session_id, epoch)
+        self._copies.advance(session_id, snapshot, forward)
+        return forward
+
+
+def _with_chat(snapshot: RoomSnapshot, later: list[Numbered]) -> RoomSnapshot | None:
+    """``snapshot`` with the messages of ``later`` (the events right after it) added, or
+    None when another kind of event is among them."""
+    if any(event.name != "chat.posted" for event in later):
+        return None
+    added = [{k: v for k, v in event.data.items() if k != "seq"} for event in later]
+    return replace(snapshot, chat=(snapshot.chat + added)[-chat.PAGE :], seq=later[-1].seq)
 
 
 async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
