@@ -8,15 +8,23 @@ BROWSER_JS := tests/browser/node_modules
 LOCALES := ar fr es
 CATALOGS := $(foreach l,$(LOCALES),sidestage/locale/$(l)/LC_MESSAGES/messages.mo)
 
-.PHONY: run test faults install lint messages clean
+.PHONY: run test check faults install lint messages clean
+# The slow tiers (markers, see pyproject.toml): what `make check` leaves to `make test`.
+SLOW_TIERS := browser or media or processes or postgres or faults
 
+# Quiet on purpose: what a person needs is the address, the login and where the data lives.
 run: install
-	$(BIN)/sidestage migrate
-	$(BIN)/sidestage demo
-	$(BIN)/sidestage serve
+	@$(BIN)/sidestage migrate
+	@$(BIN)/sidestage demo
+	@$(BIN)/sidestage serve
 
+# Every test: what CI runs (after `make lint`). The slowest are listed at the end.
 test: install $(BROWSER_JS)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
+
+# The fast tier, for every change: lint, types, and the tests on SQLite in this process.
+check: lint
+	$(BIN)/pytest -q -m "not ($(SLOW_TIERS))" --durations=5
 
 # The fault suite alone (part of `make test` too), with each scenario's counts printed.
 faults: install
@@ -25,11 +33,13 @@ faults: install
 install: $(INSTALLED) $(CATALOGS)
 
 # setup.py builds the stage's native sender from its C source: a change there rebuilds it.
+# -qq: errors only (the machine's own pip settings may warn about every package).
 $(INSTALLED): pyproject.toml setup.py sidestage/realtime/media/_sendout.c
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,dev]'
-	touch $@
+	@echo "installing Sidestage and what it needs into $(VENV) (the first time: a minute or two)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@$(BIN)/python -m pip install -qq -e '.[test,dev]'
+	@touch $@
 
 # Only the tests need Node, so `make run` works without it. The folder's time stamp is what
 # make compares with the lock: touch it, whatever npm did to it.
@@ -39,7 +49,7 @@ $(BROWSER_JS): tests/browser/package-lock.json
 
 # Catalogs are compiled at install; the sources (.po) are what the repository keeps.
 sidestage/locale/%/LC_MESSAGES/messages.mo: sidestage/locale/%/LC_MESSAGES/messages.po $(INSTALLED)
-	$(BIN)/pybabel compile -D messages -i $< -o $@ -l $*
+	@$(BIN)/pybabel --quiet compile -D messages -i $< -o $@ -l $*
 
 # After changing a user-visible string: extract it, then translate the new entries. The calls
 # whose message argument is for people are listed once, in sidestage/web/i18n.py.
@@ -50,9 +60,9 @@ messages: $(INSTALLED)
 	$(BIN)/pybabel update -D messages -i sidestage/locale/messages.pot -d sidestage/locale --no-fuzzy-matching
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check sidestage tests
+	$(BIN)/ruff check sidestage tests bench
+	$(BIN)/ruff format --check sidestage tests bench
 	$(BIN)/mypy sidestage
-	$(BIN)/ruff format --check sidestage tests
 
 clean:
 	rm -rf $(VENV) var sidestage/locale/*/LC_MESSAGES/*.mo $(BROWSER_JS)

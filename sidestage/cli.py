@@ -19,7 +19,7 @@ from sidestage.platform.access.service import make_organizer
 from sidestage.platform.accounts import service as accounts
 from sidestage.platform.collector import tune_for_serving
 from sidestage.platform.db import create_engine, session_factory, transaction
-from sidestage.platform.demo import ensure_demo_organizer, load_demo
+from sidestage.platform.demo import DEMO_PASSWORD_FILE, ensure_demo_organizer, load_demo
 from sidestage.platform.errors import ConfigurationError, SidestageError
 from sidestage.platform.program import service as program
 from sidestage.platform.program.ical import calendar
@@ -118,6 +118,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     print(f"Sidestage serving on http://{settings.host}:{settings.port}/", flush=True)
+    print(f"  {settings.where_data_lives()}; stop with Ctrl-C", flush=True)
     app = create_app(settings)
     tune_for_serving()
     web.run_app(
@@ -142,8 +143,10 @@ def _media_worker(settings: Settings, args: argparse.Namespace) -> int:
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Alembic names every step at INFO; a person running this wants the outcome.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade(settings.database_url)
-    print("database is up to date")
+    print(f"database is up to date; {settings.where_data_lives()}")
     return 0
 
 
@@ -194,6 +197,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             login = await ensure_demo_organizer(db, settings.data_dir)
         print(f"demo conference loaded: {summary.sessions} sessions over {summary.days} days")
         print(f"log in as organizer: {login.email} / {login.password}")
+        print(f"  (the password is kept in {settings.data_dir / DEMO_PASSWORD_FILE})")
         return 0
 
     return _with_database(settings, work)

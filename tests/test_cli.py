@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import SCHEDULES
 from tests.live import ServerProcess
 
+pytestmark = pytest.mark.processes
+
 
 def _run(
     args: list[str], env: dict[str, str], timeout: float = 120

@@ -37,6 +37,8 @@ from tests.helpers import bearer, guest_token, load_demo_program
 from tests.live import Client
 from tests.rooms_world import World
 
+pytestmark = pytest.mark.faults
+
 TEMPLATE = "sidestage_template"
 RECOVERY = 30.0  # seconds for the app to find a restarted service
 # What the README states: a frozen database fails a request or a command within

@@ -54,6 +54,7 @@ async def polling_client(world: World, token: str) -> Client:
     return client
 
 
+@pytest.mark.processes  # Node.js's official client
 async def test_standard_clients_receive_broadcasts_through_the_fast_path(world: World) -> None:
     room = {"session_id": world.public.id}
     sender = await world.guest("Sender")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
@@ -20,6 +21,8 @@ from sidestage.platform.accounts.models import Account
 from sidestage.platform.program.models import Conference, Session
 from tests.conftest import SCHEDULES, schedule_bytes
 from tests.helpers import PASSWORD, bearer, csrf_from, load_demo_program, user_with_role
+
+pytestmark = pytest.mark.processes
 
 OTHERS = ["pretalx-democon.json", "frab-camp2019.json"]
 

@@ -14,6 +14,8 @@ import pytest
 from sidestage.realtime.media import datagrams
 from sidestage.realtime.media.datagrams import send_datagrams
 
+pytestmark = pytest.mark.media
+
 
 class Receiver(asyncio.DatagramProtocol):
     def __init__(self) -> None:

@@ -39,7 +39,7 @@ from tests.media_kit import (
 VIDEO_FRAMES, AUDIO_FRAMES = 30, 50
 
 
-pytestmark = pytest.mark.usefixtures("loopback_ice")
+pytestmark = [pytest.mark.usefixtures("loopback_ice"), pytest.mark.media]
 
 
 @dataclass

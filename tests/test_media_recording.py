@@ -31,7 +31,7 @@ SESSION = 7
 VIDEO_FRAMES, AUDIO_FRAMES = 90, 150  # about 3 s of each
 
 
-pytestmark = pytest.mark.usefixtures("loopback_ice")
+pytestmark = [pytest.mark.usefixtures("loopback_ice"), pytest.mark.media]
 
 
 @dataclass

@@ -34,7 +34,7 @@ from sidestage.realtime.media.stage import Relaying, StageHost
 from sidestage.realtime.media_budget import COST, MemoryMediaBudget, Seat
 from tests.media_kit import CONFIG, H264_SKIP, TIMEOUT, MovingPattern
 
-pytestmark = pytest.mark.usefixtures("loopback_ice")
+pytestmark = [pytest.mark.usefixtures("loopback_ice"), pytest.mark.media]
 SECRET = b"relay-test-secret-" * 2
 ROOM = 3
 

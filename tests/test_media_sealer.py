@@ -16,6 +16,8 @@ from pylibsrtp import Policy, Session
 from sidestage.realtime.media import sealer
 from sidestage.realtime.media.sealer import PacketSealer, SealerError
 
+pytestmark = pytest.mark.media
+
 PROFILES = [
     (Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 30),
     (Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 28),

@@ -25,6 +25,8 @@ from tests.live import until
 from tests.test_media_datagrams import Receiver
 from tests.test_media_sealer import PROFILES, sessions, template
 
+pytestmark = pytest.mark.media
+
 SSRC = 0x5EED
 
 

@@ -29,6 +29,8 @@ from tests.helpers import bearer
 from tests.live import Client, ServerProcess, fresh_demo
 from tests.stage_peers import Speaker, Watcher, closing
 
+pytestmark = [pytest.mark.media, pytest.mark.processes]
+
 SEPARATE = {"SIDESTAGE_MEDIA_WORKERS": "separate", "SIDESTAGE_RECORD_STAGE": "1"}
 
 

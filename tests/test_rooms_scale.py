@@ -20,6 +20,8 @@ from tests.conftest import REDIS_URL
 from tests.helpers import PASSWORD
 from tests.live import Client, ServerProcess, fresh_demo
 
+pytestmark = pytest.mark.processes
+
 
 @pytest.fixture
 def backend() -> str:

@@ -20,6 +20,8 @@ from tests.media_kit import use_loopback_ice
 from tests.rooms_world import World, make_world
 from tests.stage_peers import Speaker, Watcher, closing
 
+pytestmark = pytest.mark.media
+
 CAPACITY = 15  # units: one video viewer (10) and five listeners (1 each)
 
 

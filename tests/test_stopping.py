@@ -16,6 +16,8 @@ import socketio
 
 from tests.live import ServerProcess
 
+pytestmark = pytest.mark.processes
+
 STOP_WITHIN = 10.0
 
 

@@ -18,6 +18,7 @@ from sidestage.platform.program.schedule_format import parse_schedule
 from sidestage.platform.program.schedule_import import ImportSummary, import_schedule
 
 DEMO_ORGANIZER = "organizer@demo.sidestage.invalid"
+DEMO_PASSWORD_FILE = "demo-organizer-password"  # in the data folder
 DEMO_ZONE = "Africa/Casablanca"
 
 
@@ -45,7 +46,7 @@ async def load_demo(db: AsyncSession, virtual_day: date | None = None) -> Import
 
 async def ensure_demo_organizer(db: AsyncSession, data_dir: Path) -> DemoLogin:
     """An organizer account whose password is generated once and kept in the data folder."""
-    password_file = data_dir / "demo-organizer-password"
+    password_file = data_dir / DEMO_PASSWORD_FILE
     known = await asyncio.to_thread(_read_secret, password_file)
     account = await accounts.find_account_by_email(db, DEMO_ORGANIZER)
     if account is not None and known is not None:

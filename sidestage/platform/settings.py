@@ -15,6 +15,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from sidestage.platform.errors import ConfigurationError
 
 DEV_SECRET_FILE = "dev-secret"
@@ -53,6 +55,14 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def where_data_lives(self) -> str:
+        """The database and the data folder, for people (no password)."""
+        database = make_url(self.database_url)
+        if database.get_backend_name() == "sqlite":
+            return f"data in {self.data_dir} (SQLite database {database.database})"
+        place = f"{database.host or 'localhost'}:{database.port or 5432}/{database.database}"
+        return f"data in {self.data_dir} and PostgreSQL at {place}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

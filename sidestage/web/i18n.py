@@ -6,6 +6,7 @@ sources, they are compiled in memory at start so the pages are never half-Englis
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -181,6 +182,9 @@ class BrowserStrings:
 @functools.cache  # the package's own files: read once per process, not once per app
 def _msgids(path: Path, method: str) -> tuple[str, ...]:
     keywords: dict[str, Any] = {"_": None} if method == "javascript" else ERROR_KEYWORDS
-    with path.open("rb") as handle:
+    # Babel writes a warning to stderr for every f-string in a keyword's call (an error's
+    # code, such as f"{feature}.empty"): meant for whoever runs `make messages`, noise in
+    # a server's start-up.
+    with path.open("rb") as handle, contextlib.redirect_stderr(io.StringIO()):
         found = extract(method, handle, keywords=keywords)
         return tuple(message for _, message, _, _ in found if isinstance(message, str))

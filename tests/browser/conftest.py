@@ -40,7 +40,10 @@ NewContext = Callable[..., Awaitable[BrowserContext]]
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     in_session_loop = pytest.mark.asyncio(loop_scope=LOOP)
     for item in items:
-        if item.path.is_relative_to(HERE) and pytest_asyncio.is_async_test(item):
+        if not item.path.is_relative_to(HERE):
+            continue
+        item.add_marker(pytest.mark.browser)  # a tier of its own (pyproject.toml)
+        if pytest_asyncio.is_async_test(item):
             item.add_marker(in_session_loop, append=False)
 
 
