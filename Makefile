@@ -24,7 +24,7 @@ test: install $(BROWSER_JS)
 
 # The fast tier, for every change: lint, types, and the tests on SQLite in this process.
 check: lint
-	$(BIN)/pytest -q -m "not ($(SLOW_TIERS))" --durations=5
+	$(BIN)/pytest -q -n auto -m "not ($(SLOW_TIERS))" --durations=5
 
 # The fault suite alone (part of `make test` too), with each scenario's counts printed.
 faults: install

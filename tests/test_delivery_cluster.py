@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from redis.asyncio import Redis
 
 from sidestage.platform.db import create_engine, session_factory, transaction
@@ -21,6 +22,8 @@ from tests.test_delivery import (
 
 # The two-process cluster of the scale tests, on PostgreSQL and the shared test Redis.
 from tests.test_rooms_scale import Cluster, backend, cluster  # noqa: F401
+
+pytestmark = pytest.mark.processes
 
 
 async def test_two_processes_deliver_every_message_once_to_people_entering(

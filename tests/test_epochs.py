@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
-from sqlalchemy import update
+from redis.asyncio import Redis
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.access.models import Role
 from sidestage.platform.accounts.models import Account
-from sidestage.platform.db import transaction, utcnow
-from sidestage.platform.epochs import Copies, Epochs, settled
+from sidestage.platform.db import session_factory, transaction, utcnow
+from sidestage.platform.epochs import Copies, Epochs, track
 from sidestage.platform.hot_store import connect_redis
+from sidestage.realtime import identities
+from sidestage.realtime.identities import Identities
+from sidestage.realtime.server import KEPT, REALTIME
 from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.polls.models import PollBallot
+from sidestage.rooms.room import config as room_config
+from sidestage.rooms.room import snapshot
+from sidestage.rooms.room.config import room_configs
+from sidestage.rooms.room.snapshot import RoomSnapshots
 from sidestage.rooms.tools.models import Tool
 from tests.conftest import REDIS_URL
 from tests.helpers import bearer, registered_token, user_with_role
@@ -23,8 +32,13 @@ from tests.rooms_world import World
 Factory = async_sessionmaker[AsyncSession]
 
 
+def _epochs(db: Factory, redis: Redis | None = None) -> Epochs:
+    """The epochs as an app keeps them for its database: moved by ``db``'s commits."""
+    return Epochs(track(db, KEPT), redis)
+
+
 async def _moves(db: Factory, change) -> bool:  # type: ignore[no-untyped-def]
-    epochs = Epochs()
+    epochs = _epochs(db)
     before = await epochs.current()
     async with transaction(db) as s:
         await change(s)
@@ -73,7 +87,7 @@ async def test_which_commits_move_the_epoch(db: Factory) -> None:
 
 
 async def test_a_room_s_rows_move_only_that_room_s_epoch(db: Factory, world: World) -> None:
-    epochs = Epochs()
+    epochs = _epochs(db)
     room, other = world.public.id, world.closed.id
     before = (await epochs.current(), await epochs.of_room(room), await epochs.of_room(other))
     async with transaction(db) as s:
@@ -88,7 +102,7 @@ async def test_a_new_chat_message_moves_no_epoch_and_a_deletion_its_room_s(
 ) -> None:
     """New messages reach the room's snapshots as events (``rooms/room/snapshot.py``):
     a chatting room's copies outlive its chat. A deleted one must leave them."""
-    epochs, room = Epochs(), world.public.id
+    epochs, room = _epochs(db), world.public.id
     before = (await epochs.current(), await epochs.of_room(room))
     async with transaction(db) as s:
         author = (await _guest(s)).id
@@ -107,7 +121,7 @@ async def test_a_command_reads_its_room_s_epoch_once(db: Factory, world: World) 
     one read, and a command (one database session) keeps the room's epoch it first read,
     as it keeps the global one; the next command reads the room's change."""
     redis = connect_redis(REDIS_URL)
-    epochs, room = Epochs(redis), world.public.id
+    epochs, room = _epochs(db, redis), world.public.id
     try:
         assert await epochs.current_and_room(room) == (
             await epochs.current(),
@@ -117,7 +131,7 @@ async def test_a_command_reads_its_room_s_epoch_once(db: Factory, world: World) 
             first = await epochs.of_room_in(command, room)
             async with transaction(db) as s:  # meanwhile, a tool shared in the room
                 s.add(Tool(session_id=room, title="Map", url="https://example.org/map"))
-            await settled()
+            await epochs.settled()
             assert await epochs.of_room_in(command, room) == first
         async with db() as next_command:
             assert await epochs.of_room_in(next_command, room) == await epochs.of_room(room)
@@ -128,7 +142,7 @@ async def test_a_command_reads_its_room_s_epoch_once(db: Factory, world: World) 
 
 
 async def test_a_rolled_back_change_keeps_the_epoch(db: Factory) -> None:
-    epochs = Epochs()
+    epochs = _epochs(db)
     before = await epochs.current()
     with pytest.raises(RuntimeError):
         async with transaction(db) as s:
@@ -154,7 +168,7 @@ async def test_copies_read_once_for_everyone_asking_at_once(db: Factory) -> None
 
     copies: Copies[int, list[int]] = Copies(read)
     async with db() as s:
-        epoch = await Epochs().current()
+        epoch = await _epochs(db).current()
         waiting = [asyncio.ensure_future(copies.get(s, 1, epoch)) for _ in range(5)]
         await asyncio.wait_for(started.wait(), 5)  # the others started before, and wait
         release.set()
@@ -268,7 +282,7 @@ async def test_a_vote_moves_its_poll_s_version_and_no_epoch(world: World) -> Non
     await moderator.ok("room.enter", room)
     poll = await moderator.ok("poll.create", {**room, "question": "?", "options": ["a", "b"]})
     await moderator.ok("poll.open", poll)
-    epochs = Epochs()
+    epochs = world.http.app[REALTIME].services.epochs
     before = await epochs.of_room(world.public.id)
     for number, name in enumerate(("First", "Second"), start=1):
         voter = await world.guest(name)
@@ -280,3 +294,49 @@ async def test_a_vote_moves_its_poll_s_version_and_no_epoch(world: World) -> Non
         )
         assert tally["version"] == number and tally["counts"] == [number, 0]
     assert await epochs.of_room(world.public.id) == before
+
+
+async def test_each_database_session_factory_moves_only_its_own_epochs(db: Factory) -> None:
+    """Nothing is kept for the whole process: two apps in one process (as tests run them)
+    each have their own counts, moved by their own sessions' commits."""
+    mine, other = _epochs(db), _epochs(session_factory(db.kw["bind"]))
+    before = (await mine.current(), await other.current())
+    async with transaction(db) as s:
+        (await _guest(s)).display_name = "Renamed"
+    assert await mine.current() != before[0]
+    assert await other.current() == before[1]
+
+
+async def test_copies_read_only_tables_whose_changes_they_follow(db: Factory, world: World) -> None:
+    """A copy read from a table that moves no epoch would be served stale for up to
+    ``MAX_AGE``: each kind of copy reads only the tables it declares (``KEPT``), or those
+    it follows otherwise (``ALSO_READ``, each with its reason beside it)."""
+    read: list[str] = []
+    engine = db.kw["bind"].sync_engine
+
+    def statement(conn, cursor, sql: str, *rest) -> None:  # type: ignore[no-untyped-def]
+        read.extend(re.findall(r'\b(?:FROM|JOIN)\s+"?(\w+)"?', sql))
+
+    token = await registered_token(world.http)
+    await user_with_role(db, world.http, Role.SPEAKER, session_id=world.public.id)
+    epochs = _epochs(db)
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        async with db() as s:
+            room, epoch = world.public.id, await epochs.of_room(world.public.id)
+            await RoomSnapshots(lambda *_: []).get(s, room, epoch)
+            snapshot_read, read[:] = set(read), []
+            await room_configs().get(s, room, await epochs.current())
+            config_read, read[:] = set(read), []
+        await Identities(db, epochs).of_token(token)
+        identities_read = set(read)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    for found, module in (
+        (snapshot_read, snapshot),
+        (config_read, room_config),
+        (identities_read, identities),
+    ):
+        declared = {kept.model.__tablename__ for kept in module.KEPT}
+        declared |= {model.__tablename__ for model in getattr(module, "ALSO_READ", ())}
+        assert found and found <= declared, (module.__name__, found - declared)

@@ -198,6 +198,9 @@ async def test_a_member_who_upgrades_after_entering_is_then_written_directly(
         late = EngineIOByHand(http, world.url)
         await late.open(token)
         await late.call("room.enter", room)
+        # The count's signal for the newcomer, sent on the ticker's next tick, is out of the
+        # way before broadcasts are counted: it would count among them.
+        await sender.wait_for("room.count_changed", lambda c: c["count"] == 2)
         on_polling = await sender.ok("chat.send", {**room, "text": "while polling"})
         await late.polled_until(posted(on_polling["id"]))
 

@@ -15,8 +15,9 @@ from sidestage.platform.access.models import Role
 from sidestage.platform.accounts.models import Account, AuthToken
 from sidestage.platform.batches import Batches
 from sidestage.platform.db import transaction, utcnow
-from sidestage.platform.epochs import Epochs
+from sidestage.platform.epochs import Epochs, track
 from sidestage.realtime.identities import Identities
+from sidestage.realtime.server import KEPT
 from tests.helpers import guest_token, user_with_role
 from tests.rooms_world import World
 
@@ -118,7 +119,7 @@ async def test_identities_of_a_connecting_crowd(db: Factory, world: World) -> No
             )
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    epochs = Epochs()
+    epochs = Epochs(track(db, KEPT))
     identities, statements = Identities(db, epochs), _count_statements(db)
     epoch = await epochs.current()
     tokens = [*guests, moderator, invited, banned, expired, "not-a-token", guests[0]]

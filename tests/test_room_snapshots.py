@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sidestage.platform.epochs import Epochs
+from sidestage.platform.epochs import Epochs, track
+from sidestage.realtime.server import KEPT
 from sidestage.rooms.feed.service import Numbered
 from sidestage.rooms.room.snapshot import RoomSnapshot, RoomSnapshots
 from tests.rooms_world import World
@@ -34,7 +35,7 @@ def _message(room: int, seq: int, text: str) -> Numbered:
 
 async def _get(db: Factory, snapshots: RoomSnapshots, room: int) -> RoomSnapshot:
     async with db() as s:
-        return await snapshots.get(s, room, await Epochs().of_room(room))
+        return await snapshots.get(s, room, await Epochs(track(db, KEPT)).of_room(room))
 
 
 async def test_new_messages_bring_the_snapshot_forward_without_reading(

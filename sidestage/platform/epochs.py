@@ -7,9 +7,14 @@ keeps copies, each tagged with the *epoch* current when it was read. A commit th
 changed any such row moves the epoch on: at once in this process, and through Redis in
 every other one. A copy is good while its epoch is still the current one.
 
-Some rows belong to one room and change more often (its chat, its polls, its shared
+Some rows belong to one room and change more often (its polls, its questions, its shared
 tools): those move only their room's epoch, so a copy of one room's state outlives the
-chat of every other room.
+changes of every other room.
+
+Each kind of copy declares the tables it keeps (``Kept``, beside the code that reads
+them); ``track`` gives one database session factory its own ``EpochCounts``, moved by
+the commits of that factory's sessions alone. Nothing here belongs to the process: two
+apps in one process (as tests run them) keep their own counts.
 
 The order is what makes this safe: read the epoch first, then the rows. A commit landing
 between the two leaves the copy tagged with the epoch before it, so the next command
@@ -22,15 +27,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 log = logging.getLogger("sidestage.epochs")
 KEY = "sidestage:epoch"
@@ -48,54 +53,168 @@ Epoch = tuple[int, ...]  # this process's counts, then the shared counts in Redi
 
 
 @dataclass(frozen=True)
-class _Rule:
-    inserts: bool  # whether a new row matters (it cannot be in a copy before it exists)
-    room: str | None  # the attribute naming the row's room, for rows of one room
+class Kept:
+    """A table whose rows some copy keeps: changing them moves the epoch; with ``room``
+    (the column naming it), only that room's. ``inserts=False`` where a new row cannot
+    be in any copy yet (a new account)."""
+
+    model: type[Any]
+    inserts: bool = True
+    room: str | None = None
+
+
+def room_changed(db: AsyncSession, room: int) -> None:
+    """Move ``room``'s epoch when ``db`` commits: for a statement that changes one room's
+    kept rows without naming them (a counter bumped in place, rows deleted by key)."""
+    db.sync_session.info.setdefault(MOVED_ROOMS, set()).add(room)
 
 
 @dataclass
-class _Watch:
-    models: dict[type[Any], _Rule] = field(default_factory=dict)
+class EpochCounts:
+    """One database's epochs as this process moves them: its own counts, and the Redis
+    counts it moves for the other processes (``Epochs`` reads both)."""
+
+    rules: dict[type[Any], Kept]
     local: int = 0
     rooms: dict[int, int] = field(default_factory=dict)  # room -> this process's count
     shared: set[Redis] = field(default_factory=set)
     bumping: set[asyncio.Task[None]] = field(default_factory=set)
 
+    async def settled(self) -> None:
+        """Wait until this process's commits have moved the shared counts: an answer sent
+        after this finds every process dropping the copies the commit outdated. With Redis
+        away that cannot be, and the answer goes after ``SETTLE_WITHIN`` (the counts move
+        when it is back)."""
+        if self.bumping:
+            await asyncio.wait(list(self.bumping), timeout=SETTLE_WITHIN)
 
-_watch = _Watch()
+    def bump(self, rooms: set[int], everything: bool) -> None:
+        if everything:
+            self.local += 1
+        for room in rooms:
+            self.rooms[room] = self.rooms.get(room, 0) + 1
+        if not self.shared:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a synchronous script: no process of ours shares its copies
+        keys = [KEY] if everything else []
+        keys += [ROOM_KEY.format(room) for room in sorted(rooms)]
+        for redis in list(self.shared):
+            task = loop.create_task(self._bump_shared(redis, keys))
+            self.bumping.add(task)
+            task.add_done_callback(self.bumping.discard)
+
+    async def _bump_shared(self, redis: Redis, keys: list[str]) -> None:
+        """Move the shared counts, trying again until Redis answers: a change committed
+        while Redis was away (a room made invite-only) must reach the other processes'
+        copies as soon as it is back, not when they expire."""
+        warned = False
+        while redis in self.shared:
+            try:
+                async with redis.pipeline(transaction=False) as pipe:
+                    for key in keys:
+                        pipe.incr(key)
+                    await pipe.execute()
+                return
+            except (RedisError, OSError):
+                if not warned:
+                    log.warning("could not move the shared epoch; trying again until Redis is back")
+                    warned = True
+                await asyncio.sleep(BUMP_RETRY)
+
+    def rule(self, model: type[Any], inserted: bool) -> Kept | None:
+        rule = self.rules.get(model)
+        return rule if rule is not None and (rule.inserts or not inserted) else None
 
 
-def watch(model: type[Any], *, inserts: bool = True, room: str | None = None) -> None:
-    """Changes to ``model``'s rows move the epoch; with ``room`` (the column naming it),
-    only that room's. ``inserts=False`` where a new row cannot matter (a new account)."""
-    _watch.models[model] = _Rule(inserts, room)
+def track(factory: async_sessionmaker[AsyncSession], kept: Iterable[Kept]) -> EpochCounts:
+    """Counts moved by the commits of ``factory``'s sessions that change ``kept`` tables:
+    listeners on the factory's own session class (``platform/db.py session_factory``),
+    not on every SQLAlchemy session of the process."""
+    counts = EpochCounts(_merged(kept))
+    session_class = factory.kw["sync_session_class"]
+    event.listen(session_class, "after_flush", lambda s, _: _note_flush(counts, s))
+    event.listen(session_class, "do_orm_execute", lambda state: _note_statement(counts, state))
+    event.listen(session_class, "after_commit", lambda s: _moved_on_commit(counts, s))
+    if not event.contains(session_class, "after_transaction_end", _forget_moves):
+        event.listen(session_class, "after_transaction_end", _forget_moves)
+    return counts
 
 
-def room_changed(db: AsyncSession, room: int) -> None:
-    """Move ``room``'s epoch when ``db`` commits: for a statement that changes one room's
-    watched rows without naming them (a counter bumped in place, rows deleted by key)."""
-    db.sync_session.info.setdefault(MOVED_ROOMS, set()).add(room)
+def _merged(kept: Iterable[Kept]) -> dict[type[Any], Kept]:
+    """One rule per table: kept by several copies, the widest (any room's change moves the
+    epoch of all when one copy keeps the table whole)."""
+    rules: dict[type[Any], Kept] = {}
+    for one in kept:
+        other = rules.get(one.model)
+        if other is None:
+            rules[one.model] = one
+            continue
+        room = one.room if one.room == other.room else None
+        rules[one.model] = Kept(one.model, one.inserts or other.inserts, room)
+    return rules
+
+
+def _note_flush(counts: EpochCounts, session: Session) -> None:
+    changed = [(o, False) for o in session.dirty if session.is_modified(o)]
+    changed += [(o, False) for o in session.deleted] + [(o, True) for o in session.new]
+    for row, inserted in changed:
+        rule = counts.rule(type(row), inserted)
+        if rule is None:
+            continue
+        if rule.room is None:
+            session.info[MOVED] = True
+        else:
+            session.info.setdefault(MOVED_ROOMS, set()).add(getattr(row, rule.room))
+
+
+def _note_statement(counts: EpochCounts, state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    for mapper in state.all_mappers:
+        if counts.rule(mapper.class_, state.is_insert) is not None:
+            # Which rooms a statement touched is unknown: every copy gives way.
+            state.session.info[MOVED] = True
+
+
+def _moved_on_commit(counts: EpochCounts, session: Session) -> None:
+    everything = bool(session.info.get(MOVED, False))
+    rooms: set[int] = set(session.info.get(MOVED_ROOMS, ()))
+    if everything or rooms:
+        counts.bump(rooms, everything)
+
+
+def _forget_moves(session: Session, transaction: SessionTransaction) -> None:
+    """The transaction's changes were counted at its commit, or rolled back: the session's
+    next transaction starts with none."""
+    if transaction.parent is None:
+        session.info.pop(MOVED, None)
+        session.info.pop(MOVED_ROOMS, None)
 
 
 class Epochs:
-    """One process's view of the epochs; with Redis, shared with every other process.
+    """One process's view of the epochs of ``counts``'s database; with Redis, shared with
+    every other process.
 
     ``generation`` moves on whenever Redis could not be read: a Redis restarted without
     its data counts again from zero, and could come back to the very count a copy was
     read under; no copy read before an outage is trusted after it."""
 
-    def __init__(self, redis: Redis | None = None) -> None:
+    def __init__(self, counts: EpochCounts, redis: Redis | None = None) -> None:
+        self.counts = counts
         self.redis = redis
         self.generation = 0
         if redis is not None:
-            _watch.shared.add(redis)  # this process's commits move the shared counts
+            counts.shared.add(redis)  # this process's commits move the shared counts
 
     def lost_redis(self) -> None:
         """Redis was out of reach: every copy is read again once it is back."""
         self.generation += 1
 
     async def current(self) -> Epoch:
-        local = _watch.local  # read before the shared count, as both before the rows
+        local = self.counts.local  # read before the shared count, as both before the rows
         if self.redis is None:
             return (local,)
         try:
@@ -111,7 +230,7 @@ class Epochs:
 
     async def current_and_room(self, room: int) -> tuple[Epoch, Epoch]:
         """``current()`` and ``of_room(room)`` from one read (one round trip to Redis)."""
-        local, local_room = _watch.local, _watch.rooms.get(room, 0)
+        local, local_room = self.counts.local, self.counts.rooms.get(room, 0)
         if self.redis is None:
             return (local,), (local, local_room)
         try:
@@ -138,18 +257,12 @@ class Epochs:
         """What ``of_room_in`` answers in ``db`` for ``room`` from now on (read earlier)."""
         db.info.setdefault(ROOM_EPOCHS_READ, {})[room] = epoch
 
+    async def settled(self) -> None:
+        await self.counts.settled()
+
     def close(self) -> None:
         if self.redis is not None:
-            _watch.shared.discard(self.redis)  # its retries, if any, end with it
-
-
-async def settled() -> None:
-    """Wait until this process's commits have moved the shared counts: an answer sent
-    after this finds every process dropping the copies the commit outdated. With Redis
-    away that cannot be, and the answer goes after ``SETTLE_WITHIN`` (the counts move
-    when it is back)."""
-    if _watch.bumping:
-        await asyncio.wait(list(_watch.bumping), timeout=SETTLE_WITHIN)
+            self.counts.shared.discard(self.redis)  # its retries, if any, end with it
 
 
 @dataclass(frozen=True)
@@ -214,78 +327,3 @@ class Copies(Generic[K, T]):
 
 
 _FAILED = object()  # what waiters on a read that failed are given
-
-
-def _bump(rooms: set[int], everything: bool) -> None:
-    if everything:
-        _watch.local += 1
-    for room in rooms:
-        _watch.rooms[room] = _watch.rooms.get(room, 0) + 1
-    if not _watch.shared:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return  # a synchronous script: no process of ours shares its copies
-    keys = [KEY] if everything else []
-    keys += [ROOM_KEY.format(room) for room in sorted(rooms)]
-    for redis in list(_watch.shared):
-        task = loop.create_task(_bump_shared(redis, keys))
-        _watch.bumping.add(task)
-        task.add_done_callback(_watch.bumping.discard)
-
-
-async def _bump_shared(redis: Redis, keys: list[str]) -> None:
-    """Move the shared counts, trying again until Redis answers: a change committed while
-    Redis was away (a room made invite-only) must reach the other processes' copies as
-    soon as it is back, not when they expire."""
-    warned = False
-    while redis in _watch.shared:
-        try:
-            async with redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.incr(key)
-                await pipe.execute()
-            return
-        except (RedisError, OSError):
-            if not warned:
-                log.warning("could not move the shared epoch; trying again until Redis is back")
-                warned = True
-            await asyncio.sleep(BUMP_RETRY)
-
-
-def _rule(model: type[Any], inserted: bool) -> _Rule | None:
-    rule = _watch.models.get(model)
-    return rule if rule is not None and (rule.inserts or not inserted) else None
-
-
-@event.listens_for(Session, "after_flush")
-def _note_flush(session: Session, _flush: UOWTransaction) -> None:
-    changed = [(o, False) for o in session.dirty if session.is_modified(o)]
-    changed += [(o, False) for o in session.deleted] + [(o, True) for o in session.new]
-    for row, inserted in changed:
-        rule = _rule(type(row), inserted)
-        if rule is None:
-            continue
-        if rule.room is None:
-            session.info[MOVED] = True
-        else:
-            session.info.setdefault(MOVED_ROOMS, set()).add(getattr(row, rule.room))
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_statement(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete or state.is_insert):
-        return
-    for mapper in state.all_mappers:
-        if _rule(mapper.class_, state.is_insert) is not None:
-            # Which rooms a statement touched is unknown: every copy gives way.
-            state.session.info[MOVED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _moved_on_commit(session: Session) -> None:
-    everything = bool(session.info.pop(MOVED, False))
-    rooms: set[int] = session.info.pop(MOVED_ROOMS, set())
-    if everything or rooms:
-        _bump(rooms, everything)

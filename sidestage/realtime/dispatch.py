@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform import epochs
 from sidestage.platform.access.service import Viewer, check_session_access, load_viewer
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction_if_used
@@ -148,7 +147,8 @@ class Dispatcher:
             for undo in outbox.on_rollback:
                 await undo()
             raise
-        await epochs.settled()  # a mute set here counts on every process once acknowledged
+        # A mute set here counts on every process once acknowledged.
+        await self.services.epochs.settled()
         for step in outbox.after_commit:
             await step()
         await self.publish(outbox)

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sidestage.platform.access.models import Invite, InviteRedemption, RoleGrant
 from sidestage.platform.access.service import load_viewers
-from sidestage.platform.accounts.models import Account
+from sidestage.platform.accounts.models import Account, AuthToken
 from sidestage.platform.accounts.service import find_token_accounts
 from sidestage.platform.batches import Batches
-from sidestage.platform.epochs import Copy, Epochs
+from sidestage.platform.epochs import Copy, Epochs, Kept
 from sidestage.rooms.commands import Identity
 
 Found = tuple[Account, Identity]
+# What a connection keeps of its person (account, grants, invites redeemed), read again by
+# the next command once any of these changes. A new account is in no copy yet.
+KEPT = (Kept(Account, inserts=False), Kept(RoleGrant), Kept(Invite), Kept(InviteRedemption))
+ALSO_READ = (AuthToken,)  # looked up at connecting; not kept
 
 
 class Identities:

@@ -21,12 +21,13 @@ from socketio.exceptions import ConnectionRefusedError as Refusal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.db import transaction
-from sidestage.platform.epochs import Epochs
+from sidestage.platform.epochs import Epochs, track
 from sidestage.platform.errors import SidestageError
 from sidestage.platform.metrics import Metrics
 from sidestage.platform.outages import unavailable, unreachable
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
+from sidestage.realtime import identities
 from sidestage.realtime.dispatch import Dispatcher, failed
 from sidestage.realtime.fanout import (
     FastEmit,
@@ -53,12 +54,16 @@ from sidestage.rooms.feed import service as feed
 from sidestage.rooms.feed.service import Numbered
 from sidestage.rooms.polls.ballots import Ballots
 from sidestage.rooms.presence import MemoryPresence, RedisPresence
+from sidestage.rooms.room import config as room_config
+from sidestage.rooms.room import snapshot
 from sidestage.rooms.room.config import room_configs
 from sidestage.rooms.room.handlers import depart, depart_all
 from sidestage.rooms.room.snapshot import RoomSnapshots
 from sidestage.rooms.services import RoomServices
 from sidestage.rooms.stage import service as stage_service
 
+# Every kind of copy this process keeps between commands, by the tables it is read from.
+KEPT = (*identities.KEPT, *room_config.KEPT, *snapshot.KEPT)
 log = logging.getLogger("sidestage.realtime")
 SESSION_COOKIE = "sidestage_session"
 STOP_WITHIN = 30.0  # seconds for the ticker to finish its steps at shutdown
@@ -116,7 +121,7 @@ class Realtime:
         self.transport.feed = self.feed
         presence = RedisPresence(redis, self.process_id) if redis else MemoryPresence()
         self.stage = self._stage_host(redis)
-        epochs = Epochs(redis)
+        epochs = Epochs(track(db, KEPT), redis)
         self.identities = Identities(db, epochs)
         services = RoomServices(
             db,
@@ -137,6 +142,11 @@ class Realtime:
         self.dispatcher = Dispatcher(services, self.publish, self.metrics)
         self.ticker = Ticker(services, self.publish, Claims(redis))
         self.services = services
+
+    async def settled(self) -> None:
+        """Until this process's commits have moved the shared epochs (``Epochs.settled``):
+        for answers given outside the live rooms (a role granted on a page)."""
+        await self.services.epochs.settled()
 
     def _stage_host(self, redis: Redis | None) -> StageHost | RemoteStage:
         settings = self.settings

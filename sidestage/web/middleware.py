@@ -8,11 +8,11 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from sidestage.platform import epochs
 from sidestage.platform.access.service import Viewer, load_viewer
 from sidestage.platform.accounts.service import account_for_token
 from sidestage.platform.errors import Forbidden, InvalidInput
 from sidestage.platform.text import find_nul
+from sidestage.realtime.server import REALTIME
 from sidestage.web.errors import Handler, is_api
 from sidestage.web.i18n import valid_time_zone
 from sidestage.web.keys import (
@@ -112,7 +112,7 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
     await _check_text(request)
     await _check_csrf(request)
     response = await handler(request)
-    await epochs.settled()  # a role granted here counts on every process once answered
+    await request.app[REALTIME].settled()  # a role granted here counts on every process
     _remember(request, response, asked)
     return response
 

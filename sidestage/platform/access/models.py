@@ -7,7 +7,6 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class Role(enum.StrEnum):
@@ -60,9 +59,3 @@ class InviteRedemption(Base):
     invite_id: Mapped[int] = mapped_column(ForeignKey("invites.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     redeemed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# Copies of these rows are kept between commands (see platform/epochs.py).
-watch(RoleGrant)
-watch(Invite)
-watch(InviteRedemption)

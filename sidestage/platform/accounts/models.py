@@ -6,7 +6,6 @@ from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class Account(Base):
@@ -35,7 +34,3 @@ class AuthToken(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-# Copies of these rows are kept between commands (see platform/epochs.py).
-watch(Account, inserts=False)  # a new account is in no copy yet

@@ -10,7 +10,6 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class SessionKind(enum.StrEnum):
@@ -195,8 +194,3 @@ class Bookmark(Base):
         ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# Copies of these rows are kept between commands (see platform/epochs.py).
-watch(Session, inserts=False)
-watch(Room, inserts=False)

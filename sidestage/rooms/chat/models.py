@@ -6,7 +6,6 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class ChatMessage(Base):
@@ -40,10 +39,3 @@ class ChatMute(Base):
     )
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     muted_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
-
-
-# Copies of these rows are kept between commands (see platform/epochs.py).
-watch(ChatMute)
-# In room snapshots: a deletion moves the room's epoch; a new message does not (its event
-# brings the snapshots forward, rooms/room/snapshot.py).
-watch(ChatMessage, inserts=False, room="session_id")

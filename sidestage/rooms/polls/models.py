@@ -7,7 +7,6 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class PollStatus(enum.StrEnum):
@@ -72,7 +71,3 @@ class PollChoice(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
     option: Mapped[int] = mapped_column(Integer, primary_key=True)
-
-
-# Copies of these rows are kept between commands (see platform/epochs.py).
-watch(Poll, room="session_id")  # open polls, in room snapshots; ballots are not

@@ -7,7 +7,6 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class QuestionStatus(enum.StrEnum):
@@ -48,6 +47,3 @@ class QuestionVote(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-watch(Question, room="session_id")  # shown questions, in room snapshots; upvotes move it by hand

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.db import utcnow
-from sidestage.platform.epochs import Copies
-from sidestage.platform.program.models import Session
+from sidestage.platform.epochs import Copies, Kept
+from sidestage.platform.program.models import Room, Session
 from sidestage.platform.program.service import get_room_session
 from sidestage.rooms.chat.models import ChatMute
+from sidestage.rooms.room.models import RoomRemoval, RoomSettings
 from sidestage.rooms.room.service import removed_accounts, settings_of
 
 
@@ -38,6 +39,14 @@ class RoomConfig:
 
 
 RoomConfigs = Copies[int, RoomConfig]  # per session id, read again when the epoch moves
+# What a room's configuration is read from: a change to any moves the epoch.
+KEPT = (
+    Kept(Session, inserts=False),  # a new session is in no copy yet
+    Kept(Room, inserts=False),
+    Kept(RoomSettings),
+    Kept(ChatMute),
+    Kept(RoomRemoval),
+)
 
 
 def room_configs() -> RoomConfigs:

@@ -6,7 +6,6 @@ from sqlalchemy import Boolean, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class RoomSettings(Base):
@@ -34,8 +33,3 @@ class RoomRemoval(Base):
     )
     removed_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     removed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# Copies of these rows are kept between commands (see platform/epochs.py).
-watch(RoomSettings)
-watch(RoomRemoval)

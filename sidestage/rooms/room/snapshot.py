@@ -23,21 +23,26 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.epochs import Copies, Epoch
+from sidestage.platform.accounts.models import Account
+from sidestage.platform.epochs import Copies, Epoch, Kept
 from sidestage.rooms.chat import events as chat_events
 from sidestage.rooms.chat import service as chat
+from sidestage.rooms.chat.models import ChatMessage
 from sidestage.rooms.feed import service as feed
+from sidestage.rooms.feed.models import RoomEvent, RoomSequence
 from sidestage.rooms.feed.service import Numbered
 from sidestage.rooms.polls import events as poll_events
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.polls.models import Poll, PollStatus
 from sidestage.rooms.qa import events as qa_events
 from sidestage.rooms.qa import service as qa
-from sidestage.rooms.qa.models import QuestionStatus
+from sidestage.rooms.qa.models import Question, QuestionStatus, QuestionVote
 from sidestage.rooms.stage import service as stage
 from sidestage.rooms.stage.events import OnStage
+from sidestage.rooms.stage.models import StageSpeaker
 from sidestage.rooms.tools import events as tool_events
 from sidestage.rooms.tools import service as tools
+from sidestage.rooms.tools.models import Tool
 
 Json = dict[str, Any]
 
@@ -58,6 +63,22 @@ class RoomSnapshot:
 
 
 QuestionOrder = tuple[bool, int, int]  # sorts as the room lists questions (qa.room_order)
+
+# What a snapshot is read from: a change to any of a room's rows moves the room's epoch.
+# A new chat message does not: its event brings the snapshots forward (``RoomSnapshots``);
+# a deletion does. Ballots are in no snapshot (tallies are read per entry).
+KEPT = (
+    Kept(Question, room="session_id"),
+    Kept(ChatMessage, inserts=False, room="session_id"),
+    Kept(Poll, room="session_id"),
+    Kept(Tool, room="session_id"),
+    Kept(StageSpeaker, room="session_id"),
+)
+# Also read, and followed otherwise: upvotes move the room's epoch by hand (their rows
+# do not name the room, ``qa/service.py``); speakers' names move with every account
+# (``realtime/identities.py`` keeps accounts); the feed's tables give the snapshot its
+# number, and its events bring it forward.
+ALSO_READ = (QuestionVote, Account, RoomEvent, RoomSequence)
 
 
 # The room's events after a number that this process delivered, None if it no longer

@@ -6,7 +6,6 @@ from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class StageSpeaker(Base):
@@ -22,6 +21,3 @@ class StageSpeaker(Base):
     )
     added_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-watch(StageSpeaker, room="session_id")  # the lineup, in room snapshots

@@ -6,7 +6,6 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidestage.platform.db import Base, UTCDateTime, utcnow
-from sidestage.platform.epochs import watch
 
 
 class Tool(Base):
@@ -36,7 +35,3 @@ class ToolClick(Base):
         ForeignKey("organizations.id", ondelete="SET NULL")
     )  # the clicker's inviting partner, if any
     clicked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# Copies of these rows are kept between commands (see platform/epochs.py).
-watch(Tool, room="session_id")
