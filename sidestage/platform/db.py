@@ -127,8 +127,8 @@ async def transaction(
     factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
     """One unit of work: committed when the block ends, rolled back on any error."""
-    async with factory() as session, session.begin():
-        yield session
+    async with factory() as db, db.begin():
+        yield db
 
 
 @asynccontextmanager
