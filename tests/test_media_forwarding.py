@@ -24,7 +24,7 @@ from aiortc.rtp import RtpPacket
 from sidestage.realtime.media import hooks, sendout
 from sidestage.realtime.media.forwarder import Forwarder
 from sidestage.realtime.media.hooks import PackedFrame
-from sidestage.realtime.media.peers import Publisher, Viewer, offer_to_viewer
+from sidestage.realtime.media.peers import Publisher, ViewerPeer, offer_to_viewer
 from tests.media_kit import (
     CONFIG,
     H264_SKIP,
@@ -81,7 +81,7 @@ class ViewerClient:
 
     pc: RTCPeerConnection
     counters: dict[str, Counter]
-    server: Viewer
+    server: ViewerPeer
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def codec(self, kind: str) -> RTCRtpCodecParameters:

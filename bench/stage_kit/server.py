@@ -20,7 +20,7 @@ from sidestage.realtime.media import hooks
 from sidestage.realtime.media.forwarder import Forwarder, ViewerTrack
 from sidestage.realtime.media.peers import (
     Publisher,
-    Viewer,
+    ViewerPeer,
     accept_publisher,
     codec_preferences,
     offer_to_viewer,
@@ -69,7 +69,7 @@ class ServerRole:
         self._relay_pc: RTCPeerConnection | None = None
         self._relay = MediaRelay()
         self._sources: list[tuple[MediaStreamTrack, Any]] = []
-        self._pending: list[Viewer | RTCPeerConnection] = []
+        self._pending: list[ViewerPeer | RTCPeerConnection] = []
         self._watched: list[tuple[Any, FrameLog]] = []
 
     def handlers(self) -> dict[str, Handler]:
@@ -148,7 +148,7 @@ class ServerRole:
         self._pending = list(made)
         return [sdp_to_json(self._pc(v).localDescription) for v in made]
 
-    async def _offer(self) -> Viewer | RTCPeerConnection:
+    async def _offer(self) -> ViewerPeer | RTCPeerConnection:
         if self._forwarders is not None:
             return await offer_to_viewer(self._forwarders, CONFIG)
         pc = RTCPeerConnection(CONFIG)
@@ -162,8 +162,8 @@ class ServerRole:
         return pc
 
     @staticmethod
-    def _pc(viewer: Viewer | RTCPeerConnection) -> RTCPeerConnection:
-        return viewer.pc if isinstance(viewer, Viewer) else viewer
+    def _pc(viewer: ViewerPeer | RTCPeerConnection) -> RTCPeerConnection:
+        return viewer.pc if isinstance(viewer, ViewerPeer) else viewer
 
     async def answers(self, request: JsonDict) -> None:
         pending, self._pending = self._pending, []
@@ -176,8 +176,10 @@ class ServerRole:
         )
 
     @staticmethod
-    async def _accept(viewer: Viewer | RTCPeerConnection, answer: RTCSessionDescription) -> None:
-        if isinstance(viewer, Viewer):
+    async def _accept(
+        viewer: ViewerPeer | RTCPeerConnection, answer: RTCSessionDescription
+    ) -> None:
+        if isinstance(viewer, ViewerPeer):
             await viewer.accept_answer(answer)  # also checks the codec was kept
         else:
             await viewer.setRemoteDescription(answer)

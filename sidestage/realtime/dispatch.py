@@ -44,7 +44,7 @@ from sidestage.rooms.commands import (
 from sidestage.rooms.events import Outbox
 from sidestage.rooms.feed import service as feed
 from sidestage.rooms.room.config import RoomConfig
-from sidestage.rooms.services import RoomServices
+from sidestage.rooms.shared import RoomServices
 
 log = logging.getLogger("sidestage.realtime")
 Ack = dict[str, Any]

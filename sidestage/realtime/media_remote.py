@@ -1,6 +1,6 @@
 """The stage as an app process sees it when media workers run apart (``media_link``).
 
-Implements ``rooms.services.StageMedia`` by routing each request to the worker the budget
+Implements ``rooms.shared.StageMedia`` by routing each request to the worker the budget
 assigns the room, and reading the room's stage from the state its worker keeps in Redis.
 A viewer is seated first (``media_budget``: on the room's worker while it has room, else on
 another, which relays the stage), and the watch, its answer and its leaving go to the

@@ -76,7 +76,7 @@ async def ring(redis: Redis, events: list[Numbered]) -> None:
 
 
 @dataclass
-class _Room:
+class _LiveRoom:
     session_id: int
     delivered: int
     recent: deque[Numbered] = field(default_factory=lambda: deque(maxlen=RECENT))
@@ -104,9 +104,9 @@ class RoomFeed:
         self.redis = redis
         self.manager = manager
         self.connected = connected  # whether a sid is still one of this process's
-        self.rooms: dict[int, _Room] = {}
+        self.rooms: dict[int, _LiveRoom] = {}
         self.subscribed = asyncio.Event()  # Redis hears this process's rooms now
-        self._tracking: dict[int, asyncio.Future[_Room]] = {}
+        self._tracking: dict[int, asyncio.Future[_LiveRoom]] = {}
         self._pubsub: PubSub | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -127,7 +127,7 @@ class RoomFeed:
         room.waiting[event.seq] = event
         self._drain(room)
 
-    def _drain(self, room: _Room) -> None:
+    def _drain(self, room: _LiveRoom) -> None:
         while (event := room.waiting.pop(room.delivered + 1, None)) is not None:
             room.delivered = event.seq
             room.recent.append(event)
@@ -138,13 +138,13 @@ class RoomFeed:
             room.fill_due = True
             self._start(self._fill_after_grace(room))
 
-    async def _fill_after_grace(self, room: _Room) -> None:
+    async def _fill_after_grace(self, room: _LiveRoom) -> None:
         await asyncio.sleep(GRACE)
         room.fill_due = False
         if room.waiting:
             await self._fill(room, max(room.waiting))
 
-    async def _fill(self, room: _Room, upto: int) -> None:
+    async def _fill(self, room: _LiveRoom, upto: int) -> None:
         """Read back and deliver the room's events up to ``upto``, all committed."""
         async with room.filling:
             if room.delivered >= upto:
@@ -161,7 +161,7 @@ class RoomFeed:
             if room.delivered < min(upto, newest):
                 self._skip_lost(room, found)
 
-    def _drop_unknown(self, room: _Room, newest: int) -> None:
+    def _drop_unknown(self, room: _LiveRoom, newest: int) -> None:
         """Numbers beyond the room's newest were never given by this deployment (another
         one on the same Redis database, or a forged message): never wait for them."""
         unknown = [seq for seq in room.waiting if seq > newest]
@@ -174,7 +174,7 @@ class RoomFeed:
                 len(unknown),
             )
 
-    def _skip_lost(self, room: _Room, found: list[Numbered]) -> None:
+    def _skip_lost(self, room: _LiveRoom, found: list[Numbered]) -> None:
         """Events no longer kept (pruned while this process lagged far behind): move on.
         Members see the jump in numbers and ask again, and are given the whole state."""
         later = [e.seq for e in found if e.seq > room.delivered] + list(room.waiting)
@@ -219,7 +219,7 @@ class RoomFeed:
             return None
         return list(islice(recent, len(recent) - count, None))
 
-    async def _delivered_after(self, room: _Room, seq: int) -> list[Numbered]:
+    async def _delivered_after(self, room: _LiveRoom, seq: int) -> list[Numbered]:
         """The events after ``seq`` that this process delivered to the room, as of the
         moment this returns: from those kept in memory, and the database before them."""
         older: list[Numbered] = []
@@ -235,7 +235,7 @@ class RoomFeed:
                 return older + list(room.recent)  # pruned: the member sees the jump
             older += found
 
-    async def _track(self, session_id: int) -> _Room:
+    async def _track(self, session_id: int) -> _LiveRoom:
         """The room, followed from now on: subscribed before its number is read, so every
         event after that number reaches this process (or is read back)."""
         room = self.rooms.get(session_id)
@@ -244,7 +244,7 @@ class RoomFeed:
         pending = self._tracking.get(session_id)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[_Room] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[_LiveRoom] = asyncio.get_running_loop().create_future()
         self._tracking[session_id] = future
         try:
             room = await self._start_tracking(session_id)
@@ -260,12 +260,12 @@ class RoomFeed:
         finally:
             del self._tracking[session_id]
 
-    async def _start_tracking(self, session_id: int) -> _Room:
+    async def _start_tracking(self, session_id: int) -> _LiveRoom:
         await self.manager.listen_to(audience.room(session_id).channel)  # counts, tallies
         if self.redis is not None:
             await self._subscribe(channel(self.redis, session_id))
         async with self.db() as db:
-            room = _Room(session_id, await feed.current(db, session_id))
+            room = _LiveRoom(session_id, await feed.current(db, session_id))
         self.rooms[session_id] = room
         return room
 

@@ -59,7 +59,7 @@ from sidestage.rooms.room import snapshot
 from sidestage.rooms.room.config import room_configs
 from sidestage.rooms.room.handlers import depart, depart_all
 from sidestage.rooms.room.snapshot import RoomSnapshots
-from sidestage.rooms.services import RoomServices
+from sidestage.rooms.shared import RoomServices
 from sidestage.rooms.stage import service as stage_service
 
 # Every kind of copy this process keeps between commands, by the tables it is read from.

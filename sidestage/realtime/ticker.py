@@ -24,7 +24,7 @@ from sidestage.rooms.events import Outbox
 from sidestage.rooms.feed import service as feed
 from sidestage.rooms.polls import service as polls
 from sidestage.rooms.room import events as room_events
-from sidestage.rooms.services import RoomServices
+from sidestage.rooms.shared import RoomServices
 
 log = logging.getLogger("sidestage.realtime")
 POLL_TICK = 0.25

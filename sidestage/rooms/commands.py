@@ -20,7 +20,7 @@ from sidestage.platform.epochs import Copy
 from sidestage.platform.program.models import Session
 from sidestage.rooms.events import Outbox
 from sidestage.rooms.room.config import RoomConfig
-from sidestage.rooms.services import RoomServices
+from sidestage.rooms.shared import RoomServices
 
 
 class Permission(enum.StrEnum):

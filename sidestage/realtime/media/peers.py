@@ -43,7 +43,7 @@ class Publisher:
 
 
 @dataclass
-class Viewer:
+class ViewerPeer:
     """A viewer's connection; ``tracks`` follow the order of the forwarders."""
 
     pc: RTCPeerConnection
@@ -86,10 +86,10 @@ async def accept_publisher(
 
 async def offer_to_viewer(
     forwarders: list[Forwarder], configuration: RTCConfiguration | None = None
-) -> Viewer:
+) -> ViewerPeer:
     """A connection sending ``forwarders`` to one viewer; send ``viewer.offer`` to it."""
     pc = RTCPeerConnection(configuration)
-    viewer = Viewer(pc, [])
+    viewer = ViewerPeer(pc, [])
     try:
         for forwarder in forwarders:
             _add_forwarded(viewer, forwarder)
@@ -110,7 +110,7 @@ def _forward(transceiver: RTCRtpTransceiver) -> Forwarder:
     return Forwarder(hooks.install_encoded_receiver(transceiver))
 
 
-def _add_forwarded(viewer: Viewer, forwarder: Forwarder) -> None:
+def _add_forwarded(viewer: ViewerPeer, forwarder: Forwarder) -> None:
     track = forwarder.add_viewer()
     viewer.tracks.append(track)
     transceiver = viewer.pc.addTransceiver(track, direction="sendonly")

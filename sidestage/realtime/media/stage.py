@@ -32,7 +32,7 @@ from sidestage.realtime.media.forwarder import Forwarder
 from sidestage.realtime.media.peers import (
     CodecMismatch,
     Publisher,
-    Viewer,
+    ViewerPeer,
     accept_publisher,
     offer_to_viewer,
 )
@@ -73,11 +73,11 @@ class Watch:
     publication: Publication
     owner: str
     seat: Seat
-    viewer: Viewer
+    peer: ViewerPeer
 
 
 @dataclass
-class _Room:
+class _Stage:
     publications: dict[str, Publication] = field(default_factory=dict)
     recorder: Recorder | None = None
     closing: asyncio.TimerHandle | None = None
@@ -110,7 +110,7 @@ class StageHost:
         self.data_dir = data_dir  # None: nothing is recorded
         self.relaying = relaying  # None: one process carries every stage (embedded)
         self.on_change: ChangeListener | None = None
-        self._rooms: dict[int, _Room] = {}
+        self._rooms: dict[int, _Stage] = {}
         self._publications: dict[str, Publication] = {}
         self._relayed: dict[str, Publication] = {}
         self._opening: dict[str, asyncio.Task[Publication | None]] = {}
@@ -141,7 +141,7 @@ class StageHost:
             uuid.uuid4().hex, session_id, account_id, source, owner, publisher
         )
         self._publications[publication.id] = publication
-        room = self._rooms.setdefault(session_id, _Room())
+        room = self._rooms.setdefault(session_id, _Stage())
         room.publications[publication.id] = publication
         self._record(session_id, room, publication)
         self._follow(publisher.pc, lambda: self._end_publication(publication))
@@ -222,7 +222,7 @@ class StageHost:
     async def answer(self, session_id: int, watch_id: str, owner: str, answer: str) -> None:
         watch = self._own_watch(session_id, watch_id, owner)
         try:
-            await watch.viewer.accept_answer(_description(answer, "answer"))
+            await watch.peer.accept_answer(_description(answer, "answer"))
         except (CodecMismatch, ValueError) as error:
             await self._end_watch(watch)
             log.info("a viewer's answer was refused: %s", error)
@@ -274,7 +274,7 @@ class StageHost:
         if self._watches.pop(watch.id, None) is None:
             return
         await self.budget.release(watch.publication.session_id, watch.id)
-        await watch.viewer.close()
+        await watch.peer.close()
         await self._end_relayed_if_unwatched(watch.publication)
 
     def _own_watch(self, session_id: int, watch_id: str, owner: str) -> Watch:
@@ -381,7 +381,7 @@ class StageHost:
 
     # Recording
 
-    def _record(self, session_id: int, room: _Room, publication: Publication) -> None:
+    def _record(self, session_id: int, room: _Stage, publication: Publication) -> None:
         """The camera goes to the session's file; screens and further cameras are not kept,
         since putting several pictures in one would mean decoding and encoding them."""
         if self.data_dir is None or publication.source != "camera":
@@ -395,7 +395,7 @@ class StageHost:
         else:
             room.recorder.attach(forwarders)
 
-    def _stop_recording(self, room: _Room) -> None:
+    def _stop_recording(self, room: _Stage) -> None:
         if room.closing is not None:
             room.closing.cancel()
             room.closing = None

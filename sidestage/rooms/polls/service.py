@@ -19,7 +19,7 @@ from sidestage.rooms.common import clean_text
 from sidestage.rooms.events import Outbox
 from sidestage.rooms.polls import events
 from sidestage.rooms.polls.models import Poll, PollBallot, PollChoice, PollStatus, ResultsShown
-from sidestage.rooms.services import RoomServices
+from sidestage.rooms.shared import RoomServices
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_POLL_HINTS = 10_000

@@ -17,7 +17,7 @@ from sidestage.rooms.common import MAX_ID, require_person
 from sidestage.rooms.feed import service as feed
 from sidestage.rooms.room import events, service
 from sidestage.rooms.room.state import resumed_state, room_state
-from sidestage.rooms.services import RoomServices
+from sidestage.rooms.shared import RoomServices
 
 
 class EnterIn(Payload):

@@ -22,7 +22,7 @@ from sidestage.platform.program.models import Session
 from sidestage.rooms import events as audience
 from sidestage.rooms.commands import Context
 from sidestage.rooms.events import Outbox
-from sidestage.rooms.services import StageMedia
+from sidestage.rooms.shared import StageMedia
 from sidestage.rooms.stage import events
 from sidestage.rooms.stage.models import StageSpeaker
 
