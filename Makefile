@@ -18,9 +18,13 @@ run: install
 	@$(BIN)/sidestage demo
 	@$(BIN)/sidestage serve
 
-# Every test: what CI runs (after `make lint`). The slowest are listed at the end.
+# Every test: what CI runs (after `make lint`). The tests in this process, on both databases,
+# run on every core; those that drive a browser, media, processes of their own or faults
+# run one at a time (they measure time, or start servers on shared ports and Redis).
+ALONE := browser or media or processes or faults
 test: install $(BROWSER_JS)
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q -n auto -m "not ($(ALONE))" --durations=10
+	$(BIN)/pytest -q -m "$(ALONE)" --durations=10
 
 # The fast tier, for every change: lint, types, and the tests on SQLite in this process.
 check: lint
