@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import stat
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jsonschema import Draft6Validator
@@ -11,7 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.db import transaction
-from sidestage.platform.demo import DEMO_FILE, load_demo, moved_to
+from sidestage.platform.demo import (
+    DEMO_FILE,
+    DEMO_PASSWORD_FILE,
+    ensure_demo_organizer,
+    load_demo,
+    moved_to,
+)
 from sidestage.platform.program.models import Session
 from tests.conftest import SCHEDULES
 
@@ -69,3 +77,15 @@ async def test_the_virtual_day_is_the_day_asked_for_at_its_local_times(db: Facto
     june, ramadan = (opening[d].replace(tzinfo=UTC).astimezone(ZONE) for d in (IN_JUNE, IN_RAMADAN))
     assert june.time() == ramadan.time()  # the same hour in Casablanca...
     assert opening[IN_JUNE].time() != opening[IN_RAMADAN].time()  # ...an hour apart in UTC
+
+
+async def test_the_organizer_s_password_is_kept_for_its_owner_only(
+    db: Factory, tmp_path: Path
+) -> None:
+    async with transaction(db) as s:
+        login = await ensure_demo_organizer(s, tmp_path)
+    kept = tmp_path / DEMO_PASSWORD_FILE
+    assert kept.read_text() == login.password
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    async with transaction(db) as s:  # the next start finds it and keeps it
+        assert (await ensure_demo_organizer(s, tmp_path)).password == login.password

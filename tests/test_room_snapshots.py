@@ -28,40 +28,45 @@ class Delivered:
         return later if self.kept or not later else None
 
 
-def _message(room: int, seq: int, text: str) -> Numbered:
-    data: dict[str, Any] = {"id": 10_000 + seq, "session_id": room, "text": text, "seq": seq}
-    return Numbered(room, seq, "chat.posted", data)
+class Room:
+    """One room's snapshots as its process keeps them, and what the process delivered."""
 
+    def __init__(self, db: Factory, session_id: int) -> None:
+        self.db, self.id, self.delivered = db, session_id, Delivered()
+        self.snapshots = RoomSnapshots(self.delivered.after)
+        self.epochs = Epochs(track(db, KEPT))
 
-async def _get(db: Factory, snapshots: RoomSnapshots, room: int) -> RoomSnapshot:
-    async with db() as s:
-        return await snapshots.get(s, room, await Epochs(track(db, KEPT)).of_room(room))
+    async def snapshot(self) -> RoomSnapshot:
+        async with self.db() as s:
+            return await self.snapshots.get(s, self.id, await self.epochs.of_room(self.id))
+
+    def message(self, seq: int, text: str) -> Numbered:
+        data: dict[str, Any] = {"id": 10_000 + seq, "session_id": self.id, "text": text}
+        return Numbered(self.id, seq, "chat.posted", data | {"seq": seq})
 
 
 async def test_new_messages_bring_the_snapshot_forward_without_reading(
     db: Factory, world: World
 ) -> None:
-    room, delivered = world.public.id, Delivered()
-    snapshots = RoomSnapshots(delivered.after)
-    read = await _get(db, snapshots, room)
-    assert await _get(db, snapshots, room) is read  # nothing new: the same copy
-    delivered.events = [_message(room, read.seq + 1, "one"), _message(room, read.seq + 2, "two")]
-    forward = await _get(db, snapshots, room)
+    room = Room(db, world.public.id)
+    read = await room.snapshot()
+    assert await room.snapshot() is read  # nothing new: the same copy
+    room.delivered.events = [room.message(read.seq + 1, "one"), room.message(read.seq + 2, "two")]
+    forward = await room.snapshot()
     assert forward.seq == read.seq + 2
     assert [m["text"] for m in forward.chat[-2:]] == ["one", "two"]
     assert "seq" not in forward.chat[-1]  # as a message is in a snapshot read from rows
     assert forward.chat[:-2] == read.chat[-len(forward.chat) + 2 :] or not read.chat
-    assert await _get(db, snapshots, room) is forward  # kept in place of the one read
+    assert await room.snapshot() is forward  # kept in place of the one read
 
 
 async def test_a_snapshot_keeps_only_the_recent_page(db: Factory, world: World) -> None:
     from sidestage.rooms.chat.service import PAGE
 
-    room, delivered = world.public.id, Delivered()
-    snapshots = RoomSnapshots(delivered.after)
-    read = await _get(db, snapshots, room)
-    delivered.events = [_message(room, read.seq + i, f"m{i}") for i in range(1, PAGE + 6)]
-    forward = await _get(db, snapshots, room)
+    room = Room(db, world.public.id)
+    read = await room.snapshot()
+    room.delivered.events = [room.message(read.seq + i, f"m{i}") for i in range(1, PAGE + 6)]
+    forward = await room.snapshot()
     assert len(forward.chat) == PAGE
     assert forward.chat[-1]["text"] == f"m{PAGE + 5}" and forward.chat[0]["text"] == "m6"
 
@@ -69,15 +74,14 @@ async def test_a_snapshot_keeps_only_the_recent_page(db: Factory, world: World) 
 async def test_another_event_between_or_events_no_longer_kept_read_it_again(
     db: Factory, world: World
 ) -> None:
-    room, delivered = world.public.id, Delivered()
-    snapshots = RoomSnapshots(delivered.after)
-    read = await _get(db, snapshots, room)
-    opened = Numbered(room, read.seq + 2, "poll.opened", {"id": 1, "seq": read.seq + 2})
-    delivered.events = [_message(room, read.seq + 1, "one"), opened]
-    again = await _get(db, snapshots, room)
+    room = Room(db, world.public.id)
+    read = await room.snapshot()
+    opened = Numbered(room.id, read.seq + 2, "poll.opened", {"id": 1, "seq": read.seq + 2})
+    room.delivered.events = [room.message(read.seq + 1, "one"), opened]
+    again = await room.snapshot()
     assert again is not read and again.seq == read.seq  # from the rows: the database's number
     assert all(m["text"] != "one" for m in again.chat)  # never half brought forward
-    delivered.events, delivered.kept = [], False
-    assert await _get(db, snapshots, room) is again  # nothing after it
-    delivered.events = [_message(room, again.seq + 1, "lost")]  # after it, not kept
-    assert await _get(db, snapshots, room) is not again
+    room.delivered.events, room.delivered.kept = [], False
+    assert await room.snapshot() is again  # nothing after it
+    room.delivered.events = [room.message(again.seq + 1, "lost")]  # after it, not kept
+    assert await room.snapshot() is not again

@@ -101,3 +101,4 @@ def _read_secret(path: Path) -> str | None:
 def _write_secret(path: Path, value: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(value)
+    path.chmod(0o600)
