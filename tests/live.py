@@ -93,6 +93,12 @@ class Client:
         return await asyncio.wait_for(arrived(), within)
 
     async def close(self) -> None:
+        if self.sio.connected and self.sio.transport() == "polling":
+            # python-socketio's client waits for its pending long-poll, which engine.io
+            # answers only at its next ping (20 s, the stock server does the same): a test's
+            # end does not wait for it.
+            await self.sio.eio.disconnect(abort=True)
+            return
         await self.sio.disconnect()
 
 
