@@ -19,16 +19,17 @@ run: install
 	@$(BIN)/sidestage serve
 
 # Every test: what CI runs (after `make lint`). The tests in this process, on both databases,
-# run on every core; those that drive a browser, media, processes of their own or faults
-# run one at a time (they measure time, or start servers on shared ports and Redis).
+# run on every core (tests marked with one xdist_group on one of them); those that drive a
+# browser, media, processes of their own or faults run one at a time (they measure time,
+# or start servers on shared ports and Redis).
 ALONE := browser or media or processes or faults
 test: install $(BROWSER_JS)
-	$(BIN)/pytest -q -n auto -m "not ($(ALONE))" --durations=10
+	$(BIN)/pytest -q -n auto --dist loadgroup -m "not ($(ALONE))" --durations=10
 	$(BIN)/pytest -q -m "$(ALONE)" --durations=10
 
 # The fast tier, for every change: lint, types, and the tests on SQLite in this process.
 check: lint
-	$(BIN)/pytest -q -n auto -m "not ($(SLOW_TIERS))" --durations=5
+	$(BIN)/pytest -q -n auto --dist loadgroup -m "not ($(SLOW_TIERS))" --durations=5
 
 # The fault suite alone (part of `make test` too), with each scenario's counts printed.
 faults: install

@@ -116,6 +116,8 @@ async def test_a_new_chat_message_moves_no_epoch_and_a_deletion_its_room_s(
     assert await epochs.of_room(room) != before[1]
 
 
+# Its two cases (one per database) count in the same Redis keys: never side by side.
+@pytest.mark.xdist_group("epoch_counts_in_redis")
 async def test_a_command_reads_its_room_s_epoch_once(db: Factory, world: World) -> None:
     """Through Redis, as processes share them: the global and the room's epoch come from
     one read, and a command (one database session) keeps the room's epoch it first read,
