@@ -41,7 +41,7 @@ RUN set -eu; \
 # catalog made it into the installed package (`-I` so that the checks import the
 # installed copy, not /src).
 RUN pip install . \
- && python -I -c "import sidestage.realtime.media._sendout" \
+ && python -I -c "import sidestage.realtime.media.accel._sendout" \
  && python -I -c "import pathlib, sys, sidestage; \
 src = pathlib.Path('sidestage'); dst = pathlib.Path(sidestage.__file__).parent; \
 missing = [str(p) for p in sorted(src.glob('locale/*/LC_MESSAGES/messages.mo')) \

@@ -8,7 +8,7 @@ BROWSER_JS := tests/browser/node_modules
 LOCALES := ar fr es
 CATALOGS := $(foreach l,$(LOCALES),sidestage/locale/$(l)/LC_MESSAGES/messages.mo)
 
-.PHONY: run test check faults install lint messages clean
+.PHONY: run test test-stock test-upstream check faults install lint messages clean
 # The slow tiers (markers, see pyproject.toml): what `make check` leaves to `make test`.
 SLOW_TIERS := browser or media or processes or postgres or faults
 
@@ -26,6 +26,26 @@ ALONE := browser or media or processes or faults
 test: install $(BROWSER_JS)
 	$(BIN)/pytest -q -n auto --dist loadgroup -m "not ($(ALONE))" --durations=10
 	$(BIN)/pytest -q -m "$(ALONE)" --durations=10
+	@$(MAKE) --no-print-directory test-stock
+
+# The live rooms, fan-out and stage again with every fast path off (platform/fast_paths.py):
+# python-socketio's, engine.io's, aiortc's and SQLAlchemy's own steps must be slower, never
+# wrong. Tests of one fast path's own work skip themselves (marker fast_path).
+STOCK_TESTS := tests/test_rooms.py tests/test_rooms_smoke.py tests/test_rooms_authz.py \
+	tests/test_delivery.py tests/test_delivery_cluster.py tests/test_rooms_scale.py \
+	tests/test_room_snapshots.py tests/test_fanout.py tests/test_metrics.py \
+	tests/test_long_polling_limits.py tests/test_stopping.py tests/test_fast_paths.py \
+	tests/test_stage.py tests/test_media_forwarding.py tests/test_media_relay.py \
+	tests/test_media_recording.py tests/test_media_workers.py \
+	tests/browser/test_room.py tests/browser/test_stage.py
+test-stock: install $(BROWSER_JS)
+	SIDESTAGE_FAST_PATHS=off $(BIN)/pytest -q -n auto --dist loadgroup -m "not ($(ALONE))" $(STOCK_TESTS)
+	SIDESTAGE_FAST_PATHS=off $(BIN)/pytest -q -m "$(ALONE)" --durations=5 $(STOCK_TESTS)
+
+# The pinned libraries' newest releases in a scratch environment: which fast paths fell back,
+# and whether the tests pass (scripts/test-upstream). Needs PyPI; not part of CI.
+test-upstream:
+	scripts/test-upstream
 
 # The fast tier, for every change: lint, types, and the tests on SQLite in this process.
 check: lint
@@ -39,7 +59,7 @@ install: $(INSTALLED) $(CATALOGS)
 
 # setup.py builds the stage's native sender from its C source: a change there rebuilds it.
 # -qq: errors only (the machine's own pip settings may warn about every package).
-$(INSTALLED): pyproject.toml setup.py sidestage/realtime/media/_sendout.c
+$(INSTALLED): pyproject.toml setup.py sidestage/realtime/media/accel/_sendout.c
 	@echo "installing Sidestage and what it needs into $(VENV) (the first time: a minute or two)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -qq --upgrade pip

@@ -2,7 +2,7 @@
 
 Everything else about the package is in pyproject.toml. The module is optional: where it
 cannot be built (no C compiler, or not a POSIX system) the build goes on without it and
-the stage sends from Python instead (``sidestage/realtime/media/sendout.py``), slower.
+the stage sends from Python instead (``sidestage/realtime/media/accel/sendout.py``), slower.
 """
 
 import os
@@ -11,8 +11,8 @@ from setuptools import Extension, setup
 
 NATIVE = [
     Extension(
-        "sidestage.realtime.media._sendout",
-        ["sidestage/realtime/media/_sendout.c"],
+        "sidestage.realtime.media.accel._sendout",
+        ["sidestage/realtime/media/accel/_sendout.c"],
         optional=True,
         extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
     )

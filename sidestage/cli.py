@@ -15,6 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from sidestage.migrations import upgrade
+from sidestage.platform import accel as platform_accel
+from sidestage.platform import fast_paths
 from sidestage.platform.access.service import make_organizer
 from sidestage.platform.accounts import service as accounts
 from sidestage.platform.collector import tune_for_serving
@@ -25,8 +27,14 @@ from sidestage.platform.program import service as program
 from sidestage.platform.program.ical import calendar
 from sidestage.platform.program.schedule_format import parse_schedule
 from sidestage.platform.settings import Settings, load_settings
+from sidestage.realtime import accel as realtime_accel
+from sidestage.realtime.media import accel as media_accel
 
 EXIT_USAGE, EXIT_INPUT, EXIT_CONFIG = 2, 3, 4
+# Every fast path on another library's private code, by name (platform/fast_paths.py).
+FAST_PATHS = {
+    path.name: path for path in (*platform_accel.PATHS, *realtime_accel.PATHS, *media_accel.PATHS)
+}
 # Connections the kernel holds for ``serve`` before it accepts them. When a session starts,
 # hundreds connect in the same second; past a full queue the kernel drops their SYNs, and
 # each client waits a whole second before trying again. aiohttp's default is 128 (Node's
@@ -92,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     exp.set_defaults(run=_export)
     demo = commands.add_parser("demo", help="load the demo conference and its organizer")
     demo.set_defaults(run=_demo)
+    paths = commands.add_parser(
+        "fast-paths", help="which fast paths on other libraries' private code run here, and why"
+    )
+    paths.set_defaults(run=_fast_paths)
     user = commands.add_parser("create-user", help="create an account, optionally with a role")
     user.add_argument("--email", required=True)
     user.add_argument("--password", required=True)
@@ -201,6 +213,15 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return _with_database(settings, work)
+
+
+def _fast_paths(settings: Settings, args: argparse.Namespace) -> int:
+    """One line per path; exits 1 if any does not run for a reason other than the switch."""
+    decisions = [fast_paths.decide(path) for path in FAST_PATHS.values()]
+    for decision in decisions:
+        print(decision.describe())
+    fell_back = [d for d in decisions if not d.runs and d.why != f"{fast_paths.SWITCH}=off"]
+    return 1 if fell_back else 0
 
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:

@@ -19,13 +19,16 @@ import socketio
 from redis.asyncio import Redis
 from socketio import packet as sio_packet
 
-from sidestage.realtime import fanout
-from sidestage.realtime.fanout import FanoutStats, text_frame
+from sidestage.realtime.accel import fanout
+from sidestage.realtime.accel.fanout import text_frame
+from sidestage.realtime.channels import FanoutStats
 from sidestage.realtime.server import REALTIME
 from tests.conftest import REDIS_URL
 from tests.helpers import guest_token
 from tests.live import WAIT, Client, until
 from tests.rooms_world import World
+
+pytestmark = pytest.mark.fast_path("realtime.broadcasts")
 
 STANDARD_CLIENT = Path(__file__).parent / "browser" / "standard_client.mjs"
 

@@ -1,4 +1,4 @@
-"""The watch over silent clients (realtime/liveness.py): one that stops answering pings is
+"""The watch over silent clients (realtime/accel/liveness.py): one that stops answering pings is
 closed, one that answers stays, and the watch ends with the server."""
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from sidestage.realtime.fanout import FastServer, install_websocket_driver
-from sidestage.realtime.liveness import CHECK_EVERY, WatchedEngineServer
+from sidestage.realtime.accel.fanout import FastServer, install_websocket_driver
+from sidestage.realtime.accel.liveness import CHECK_EVERY, WatchedConnections
+
+pytestmark = pytest.mark.fast_path("realtime.liveness")
 
 PING = 1  # seconds: engine.io's ping interval and ping timeout here, so the test is short
 # A silent client is closed a ping interval and a ping timeout after its last answer, at
@@ -66,7 +68,7 @@ async def silent_polling_client(http: aiohttp.ClientSession, url: str) -> None:
 
 
 async def test_the_server_uses_the_watched_engine() -> None:
-    assert isinstance(FastServer(async_mode="aiohttp").eio, WatchedEngineServer)
+    assert isinstance(FastServer(async_mode="aiohttp").eio, WatchedConnections)
 
 
 async def test_a_client_that_stops_answering_pings_is_closed(

@@ -11,6 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from sidestage.realtime.server import REALTIME
 
+pytestmark = pytest.mark.fast_path("realtime.bounded_posts")
+
 POLLING = "/socket.io/?EIO=4&transport=polling"
 
 

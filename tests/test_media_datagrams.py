@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sidestage.realtime.media import datagrams
-from sidestage.realtime.media.datagrams import send_datagrams
+from sidestage.realtime.media.accel import datagrams
+from sidestage.realtime.media.accel.datagrams import send_datagrams
 
-pytestmark = pytest.mark.media
+pytestmark = [pytest.mark.media, pytest.mark.fast_path("media.rtp_writer")]
 
 
 class Receiver(asyncio.DatagramProtocol):

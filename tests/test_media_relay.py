@@ -21,7 +21,7 @@ from aiortc import AudioStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSession
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sidestage.platform.errors import NotFound
-from sidestage.realtime.media import hooks
+from sidestage.realtime.media.accel import receiving
 from sidestage.realtime.media.relay import (
     FRAME,
     MAX_BUFFERED,
@@ -141,7 +141,7 @@ async def test_an_edge_relays_the_publication_to_its_viewers(video_codec: str) -
         await first.frames_of("video", 30)
         await first.frames_of("audio", 25)
         sent_as = next(t for t in first.pc.getTransceivers() if t.kind == "video")
-        assert hooks.negotiated_codec(sent_as).name == video_codec  # forwarded, same codec
+        assert receiving.negotiated_codec(sent_as).name == video_codec  # forwarded, same codec
 
         # A second viewer on the edge shares the relay, and its keyframe request crosses
         # it (VP8 here sends no periodic keyframes: without it the viewer would wait).

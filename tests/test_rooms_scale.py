@@ -159,6 +159,7 @@ async def test_a_crashed_process_is_swept(cluster: Cluster) -> None:
     assert still_open == 1  # only the watcher's
 
 
+@pytest.mark.fast_path("realtime.broadcasts")
 async def test_a_process_listens_only_to_rooms_it_has_members_in(cluster: Cluster) -> None:
     """Room broadcasts go on the room's own Redis channel; a process subscribes to it only
     while one of its connections is in the room, so it never decodes other rooms."""

@@ -1,4 +1,4 @@
-"""SQLite in one trip per statement (platform/sqlite_driver.py): fewer trips to aiosqlite's
+"""SQLite in one trip per statement (platform/accel/sqlite_driver.py): fewer trips to aiosqlite's
 thread, the same rows, errors and transactions as the stock adapter."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import exc, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sidestage.platform.accel.sqlite_driver import OneTripConnection
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import create_engine, session_factory, transaction
-from sidestage.platform.sqlite_driver import OneTripConnection
+
+pytestmark = pytest.mark.fast_path("platform.sqlite_one_trip")
 
 Factory = async_sessionmaker[AsyncSession]
 

@@ -15,11 +15,13 @@ import pytest
 import socketio
 from engineio.async_socket import AsyncSocket
 
-from sidestage.realtime import websocket_loop
+from sidestage.realtime.accel import websocket_loop
 from sidestage.realtime.server import REALTIME
 from tests.helpers import guest_token
 from tests.live import WAIT, Client, until
 from tests.rooms_world import World
+
+pytestmark = pytest.mark.fast_path("realtime.websocket_loop")
 
 MAX_MESSAGE = 256 * 1024  # the server's max_http_buffer_size
 

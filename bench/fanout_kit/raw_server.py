@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from sidestage.cli import LISTEN_BACKLOG
-from sidestage.realtime.fanout import text_frame
+from sidestage.realtime.accel.fanout import text_frame
 
 OPEN = json.dumps(
     {"upgrades": [], "pingInterval": 25000, "pingTimeout": 20000, "maxPayload": 1000000}

@@ -7,8 +7,8 @@ one place:
 - ``aioice.ice.get_host_addresses``: replaced so every peer offers 127.0.0.1;
 - ``aiortc.codecs.vpx.DEFAULT_BITRATE`` and ``Vp8Encoder.target_bitrate``: pinned to
   ``VIDEO_BITRATE`` (REMB would otherwise move the publisher's and the relay's rate);
-- ``RTCRtpReceiver.__jitter_buffer`` (``hooks._JITTER_BUFFER``, the name sidestage's own
-  hooks check at import): read and wrapped on the server's receiver;
+- ``RTCRtpReceiver.__jitter_buffer`` (``receiving._JITTER_BUFFER``, the name sidestage's own
+  check looks for): read and wrapped on the server's receiver;
 - the jitter buffer's contract, ``add(RtpPacket) -> (pli_flag, frame_or_None)``, and
   ``RtpPacket`` (``aiortc.rtp``, not exported by aiortc) the packet it gets;
 - ``RTCDtlsTransport._send_rtp``: wrapped on one transport instance to note when each
@@ -30,7 +30,7 @@ from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.codecs import vpx
 from aiortc.rtp import RtpPacket as RtpPacket  # re-exported: the jitter buffer's argument
 
-from sidestage.realtime.media import hooks
+from sidestage.realtime.media.accel import receiving
 
 from .common import VIDEO_BITRATE, FrameLog
 
@@ -49,12 +49,12 @@ def pin_video_bitrate() -> None:
 
 
 def jitter_buffer(receiver: RTCRtpReceiver) -> Any:
-    return getattr(receiver, hooks._JITTER_BUFFER)  # private: see hooks.py
+    return getattr(receiver, receiving._JITTER_BUFFER)  # private: see media/accel/receiving.py
 
 
 def replace_jitter_buffer(receiver: RTCRtpReceiver, buffer: Any) -> None:
     """``buffer.add(packet)`` must keep the contract: return ``(pli_flag, frame_or_None)``."""
-    setattr(receiver, hooks._JITTER_BUFFER, buffer)
+    setattr(receiver, receiving._JITTER_BUFFER, buffer)
 
 
 RtpSink = Callable[[int, bool, int], None]  # (RTP timestamp, marker, payload bytes)
@@ -89,7 +89,7 @@ def note_frame_ends(transceiver: RTCRtpTransceiver, log: FrameLog) -> Any:
     """
     transport = transceiver.sender.transport
     send = transport._send_rtp
-    video_type = hooks.negotiated_codec(transceiver).payloadType
+    video_type = receiving.negotiated_codec(transceiver).payloadType
     assert video_type is not None
 
     async def noting(data: bytes) -> None:

@@ -16,7 +16,7 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
-from sidestage.realtime.media import hooks
+from sidestage.realtime.media.accel import receiving
 from sidestage.realtime.media.forwarder import Forwarder, ViewerTrack
 from sidestage.realtime.media.peers import (
     Publisher,
@@ -99,7 +99,7 @@ class ServerRole:
             await pc.setRemoteDescription(offer)
             for transceiver in pc.getTransceivers():
                 transceiver.direction = "recvonly"
-                codec = hooks.negotiated_codec(transceiver)
+                codec = receiving.negotiated_codec(transceiver)
                 self._sources.append((transceiver.receiver.track, codec))
             await pc.setLocalDescription(await pc.createAnswer())
             answer = pc.localDescription

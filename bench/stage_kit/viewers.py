@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection
 
-from sidestage.realtime.media.hooks import negotiated_codec
+from sidestage.realtime.media.accel.receiving import negotiated_codec
 
 from .aiortc_patches import read_rtp_headers
 from .child_processes import sdp_from_json, sdp_to_json

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from sidestage.platform import sqlite_driver
+from sidestage.platform import fast_paths
+from sidestage.platform.accel import SQLITE_ONE_TRIP
 
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -80,7 +81,9 @@ def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> A
     statement and each wait for a pooled connection fail after that long, so a frozen or
     unreachable server fails a request instead of holding it. SQLite has its busy timeout."""
     if url.startswith("sqlite"):
-        if url.startswith("sqlite+aiosqlite"):
+        if url.startswith("sqlite+aiosqlite") and fast_paths.runs(SQLITE_ONE_TRIP):
+            from sidestage.platform.accel import sqlite_driver  # only where it runs
+
             kwargs.setdefault("module", sqlite_driver.dbapi())  # one trip per statement
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

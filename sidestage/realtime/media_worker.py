@@ -39,7 +39,6 @@ from sidestage.platform.settings import Settings
 from sidestage.realtime import media_link as link
 from sidestage.realtime import room_feed
 from sidestage.realtime.ice import server_configuration
-from sidestage.realtime.media import sendout
 from sidestage.realtime.media.relay import RelayServer
 from sidestage.realtime.media.stage import Relaying, StageHost
 from sidestage.realtime.media_budget import RedisMediaBudget
@@ -91,12 +90,7 @@ class MediaWorker:
         await self._beat()  # known to the budget before anything is routed here
         beating = asyncio.create_task(self._heartbeats())
         listening = asyncio.create_task(self._listen(pubsub))
-        log.info(
-            "media worker %s ready (capacity %s); %s",
-            self.id,
-            self.settings.media_capacity,
-            sendout.describe(),
-        )
+        log.info("media worker %s ready (capacity %s)", self.id, self.settings.media_capacity)
         try:
             await stop.wait()
         finally:

@@ -7,7 +7,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from sidestage.platform.metrics import Metrics, Samples
-from sidestage.realtime.fanout import FanoutStats
+from sidestage.realtime.channels import FanoutStats
 from sidestage.rooms.commands import Connection
 
 if TYPE_CHECKING:
@@ -28,10 +28,11 @@ def measure(metrics: Metrics, realtime: Realtime) -> None:
     metrics.read_at_scrape(
         "sidestage_deliveries",
         "Packets written to connections: room broadcasts (one per recipient) and replies "
-        "to one connection, by path (direct to the socket, queued, or the stock path).",
+        "to one connection, by path (direct to the socket, queued, or the stock path; replies "
+        "are counted where the fast path realtime.broadcasts runs).",
         lambda: [
             *_by_path("broadcast", realtime.fanout.stats),
-            *_by_path("reply", realtime.sio.replies),
+            *_by_path("reply", getattr(realtime.sio, "replies", FanoutStats())),
         ],
         labels=("kind", "path"),
         counter=True,

@@ -38,7 +38,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sidestage.realtime.fanout import FastEmit
+from sidestage.realtime.channels import LocalDelivery
 from sidestage.rooms import events as audience
 from sidestage.rooms.feed import service as feed
 from sidestage.rooms.feed.service import Numbered
@@ -95,7 +95,7 @@ class RoomFeed:
         self,
         db: async_sessionmaker[AsyncSession],
         redis: Redis | None,
-        manager: FastEmit,
+        manager: LocalDelivery,
         connected: Callable[[str], bool],
         lag: Histogram | None = None,
     ) -> None:
@@ -131,7 +131,7 @@ class RoomFeed:
         while (event := room.waiting.pop(room.delivered + 1, None)) is not None:
             room.delivered = event.seq
             room.recent.append(event)
-            self.manager.emit_now(event.name, event.data, room.channel)
+            self.manager.deliver_now(event.name, event.data, room.channel)
             if event.committed_at is not None and self.lag is not None:
                 self.lag.observe(max(0.0, time.time() - event.committed_at))
         if room.waiting and not room.fill_due:
@@ -203,8 +203,8 @@ class RoomFeed:
             return
         for event in missed:
             if event.seq > seq:
-                self.manager.emit_now(event.name, event.data, [sid])
-        self.manager.basic_enter_room(sid, "/", room.channel)
+                self.manager.deliver_now(event.name, event.data, [sid])
+        self.manager.join_now(sid, room.channel)
 
     def delivered_after(self, session_id: int, seq: int) -> list[Numbered] | None:
         """The room's events after ``seq`` that this process delivered, from memory:
@@ -364,8 +364,10 @@ class RoomFeed:
 
     async def _let_go(self) -> None:
         """Stop following rooms nobody here is in."""
-        members = self.manager.rooms.get("/", {})
-        idle = [r for r in self.rooms.values() if not members.get(r.channel) and not r.entering]
+        manager = self.manager
+        idle = [
+            r for r in self.rooms.values() if not manager.has_members(r.channel) and not r.entering
+        ]
         for room in idle:
             del self.rooms[room.session_id]
         if idle and self._pubsub is not None and self.subscribed.is_set():

@@ -28,16 +28,10 @@ from sidestage.platform.outages import unavailable, unreachable
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime import identities
+from sidestage.realtime.accel import socket_server
 from sidestage.realtime.dispatch import Dispatcher, failed
-from sidestage.realtime.fanout import (
-    FastEmit,
-    FastRedisManager,
-    FastServer,
-    install_websocket_driver,
-)
 from sidestage.realtime.ice import server_configuration
 from sidestage.realtime.identities import Identities
-from sidestage.realtime.media import sendout
 from sidestage.realtime.media.stage import StageHost
 from sidestage.realtime.media_budget import MemoryMediaBudget, RedisMediaBudget
 from sidestage.realtime.media_remote import RemoteStage
@@ -74,29 +68,16 @@ class Realtime:
     """One per process: the Socket.IO server and what its handlers share."""
 
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
-        redis_url = settings.redis_url
         self.settings = settings
         self.metrics = metrics if metrics is not None else Metrics()
-        # Every emit borrows a connection for its publish; redis-py's default pool refuses
-        # past 100 in use, which a burst of commands on one process reaches (see
-        # platform/hot_store.py). The manager builds its own pool, so it gets a higher cap.
-        manager: FastEmit = (
-            FastRedisManager(
-                redis_url, channel="sidestage", redis_options={"max_connections": 1000}
-            )
-            if redis_url
-            else FastEmit()
-        )
-        self.sio = FastServer(
+        self.sio, self.fanout = socket_server(
+            settings.redis_url,
             async_mode="aiohttp",
-            client_manager=manager,
             cors_allowed_origins=None,
             ping_interval=20,
             ping_timeout=20,
             max_http_buffer_size=256 * 1024,
         )
-        install_websocket_driver(self.sio)
-        self.fanout = manager
         self.process_id = uuid.uuid4().hex
         self.transport: SocketTransport | None = None
         self.dispatcher: Dispatcher | None = None
@@ -158,7 +139,6 @@ class Realtime:
         recordings = settings.data_dir if settings.record_stage else None
         host = StageHost(budget, server_configuration(settings), recordings)
         host.on_change = self._announce_stage
-        log.info("the stage runs in this process: %s", sendout.describe())
         return host
 
     async def _announce_stage(self, session_id: int) -> None:

@@ -22,7 +22,8 @@ Private API (SQLAlchemy 2.1.9, aiosqlite 0.22.1, both pinned exactly), all here:
   ``_execute_async``, ``_executemany_async``, ``_awaitable_cursor_close``, ``_cursor``,
   ``_rows``, whose stock methods read ``_cursor``'s DBAPI attributes;
 - ``create_engine(module=...)``, public: the DBAPI module a dialect uses.
-``tests/test_sqlite_driver.py`` fails if an upgrade breaks any of it.
+``missing()`` checks them (``platform/accel``'s ``SQLITE_ONE_TRIP``); where any is gone,
+SQLAlchemy's own adapter runs, and ``tests/test_sqlite_driver.py`` fails.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+
+from sidestage.platform.fast_paths import lacking, source_lacks
 
 Description = tuple[tuple[Any, ...], ...] | None
 
@@ -145,3 +148,24 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 def dbapi() -> OneTripDBAPI:
     """The DBAPI module for ``create_engine(module=...)`` on ``sqlite+aiosqlite``."""
     return OneTripDBAPI(aiosqlite, sqlite3)
+
+
+def missing() -> list[str]:
+    """The private names above that this process's SQLAlchemy or aiosqlite lack."""
+    cursor = (
+        "_make_new_cursor",
+        "_aenter_cursor",
+        "_execute_async",
+        "_executemany_async",
+        "_awaitable_cursor_close",
+        "_cursor",
+        "_rows",
+        "_adapt_connection",
+        "_connection",
+    )
+    return [
+        *lacking(aiosqlite.Connection, "_execute"),
+        *source_lacks(aiosqlite.Connection.__init__, "self._conn"),
+        *lacking(AsyncAdapt_aiosqlite_cursor, *cursor),
+        *lacking(AsyncAdapt_aiosqlite_connection, "_cursor_cls", "_connection", "_execute_mutex"),
+    ]

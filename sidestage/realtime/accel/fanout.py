@@ -33,8 +33,10 @@ Private API (python-socketio 5.18, python-engineio 4.15, aiohttp 3.14), all here
 - ``socketio.AsyncServer._send_packet(eio_sid, packet)``: how the server sends a packet
   to one connection; ``FastServer`` overrides it to write it the same way;
   ``_engineio_server_class()``: the engine.io server it makes (``liveness``'s).
-If any is missing, broadcasts and replies take the stock path (``FanoutStats`` counts
-them) and a warning is logged once: slower, never wrong.
+``missing()`` checks them at start-up (``realtime.broadcasts`` in ``accel``): if any is
+gone, python-socketio's own managers run (``channels``) and a warning says so once. A
+broadcast this path cannot take (acks, binary attachments) is left to python-socketio
+(``FanoutStats.stock`` counts them): slower, never wrong.
 """
 
 from __future__ import annotations
@@ -44,20 +46,24 @@ import collections
 import logging
 import struct
 from collections.abc import Sized
-from dataclasses import dataclass
 from typing import Any
 
+import engineio
 import socketio
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as EngineWebSocket
+from engineio.base_socket import BaseSocket
 from redis.exceptions import RedisError
 from socketio import packet as sio_packet
 
-from sidestage.realtime.liveness import WatchedEngineServer
-from sidestage.realtime.room_index import IndexedRooms
-from sidestage.realtime.websocket_loop import serve_websocket, takes_over
+from sidestage.platform import fast_paths
+from sidestage.platform.fast_paths import lacking, source_lacks
+from sidestage.realtime.accel import WEBSOCKET_LOOP, engine_server_class
+from sidestage.realtime.accel.room_index import IndexedRooms
+from sidestage.realtime.accel.websocket_loop import serve_websocket, takes_over
+from sidestage.realtime.channels import FanoutStats, LocalDelivery
 
 log = logging.getLogger(__name__)
 TRANSPORT_ATTRIBUTE = "_sidestage_transport"  # on an engine.io socket: its websocket's
@@ -99,7 +105,7 @@ class FastWebSocket(EngineWebSocket):  # type: ignore[misc]
         transport = getattr(getattr(self._sock, "_writer", None), "transport", None)
         if owner is not None and transport is not None:
             setattr(owner, TRANSPORT_ATTRIBUTE, transport)  # found once, used per delivery
-        if takes_over(owner):
+        if fast_paths.runs(WEBSOCKET_LOOP) and takes_over(owner):
             await serve_websocket(owner, self)
         else:
             self._release()
@@ -153,9 +159,9 @@ class FastServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(*args, serializer=FastPacket, **kwargs)
         self.replies = FanoutStats()
 
-    def _engineio_server_class(self) -> type[WatchedEngineServer]:
-        """engine.io with a cheaper watch over silent clients (``liveness``)."""
-        return WatchedEngineServer
+    def _engineio_server_class(self) -> type[Any]:
+        """engine.io with this process's other fast paths and fixes (``accel``)."""
+        return engine_server_class()
 
     async def _send_packet(self, eio_sid: str, pkt: sio_packet.Packet) -> None:
         encoded = pkt.encode()
@@ -194,16 +200,7 @@ def text_frame(text: str) -> bytes:
     return header + payload
 
 
-@dataclass
-class FanoutStats:
-    """Deliveries by path, for tests and benchmarks."""
-
-    direct: int = 0  # written straight to the websocket's transport
-    queued: int = 0  # behind packets already waiting, or long-polling
-    stock: int = 0  # broadcasts left to python-socketio (acks, binary, missing API)
-
-
-class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
+class FastEmit(IndexedRooms, LocalDelivery, socketio.AsyncManager):  # type: ignore[misc]
     """A client manager whose room broadcasts take the fast path (see the module doc);
     on its own, the one process of the embedded default."""
 
@@ -211,11 +208,9 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.stats = FanoutStats()
         # Per room, its members' lane entries: found once, not on every broadcast;
         # dropped whenever someone enters or leaves the room.
         self._lanes: dict[tuple[str, Any], list[LaneEntry]] = {}
-        self._stock_sends: set[asyncio.Task[None]] = set()
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
@@ -238,7 +233,7 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
     ) -> None:
         room = to or room
         if callback is not None or namespace not in self.rooms or not self._fast_path_works():
-            self.stats.stock += 1
+            self._count_stock(namespace, room)
             await super().emit(event, data, namespace, room, skip_sid, callback, **kwargs)
             return
         arguments = list(data) if isinstance(data, tuple) else [] if data is None else [data]
@@ -246,32 +241,22 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
             sio_packet.EVENT, namespace=namespace, data=[event, *arguments]
         ).encode()
         if isinstance(encoded, list):  # binary attachments: several engine.io packets
-            self.stats.stock += 1
+            self._count_stock(namespace, room)
             await super().emit(event, data, namespace, room, skip_sid, callback, **kwargs)
             return
         message = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         self._deliver(message, namespace, room, _skipped(skip_sid))
 
-    def emit_now(self, event: str, data: Any, room: Any) -> None:
-        """Deliver to this process's members of ``room`` (a channel, or a list of sids)
-        before returning, never through Redis: the room feed's deliveries, whose order
-        and once-only it keeps itself. Where the fast path cannot take it, the stock
-        local emit runs as a task, started in call order."""
+    def deliver_now(self, event: str, data: Any, to: Any) -> None:
+        """``LocalDelivery.deliver_now`` on the fast path: written (or queued) before this
+        returns. Where the fast path cannot take it, the stock delivery runs."""
         if "/" in self.rooms and self._fast_path_works():
             encoded = self.server.packet_class(sio_packet.EVENT, namespace="/", data=[event, data])
             packet = encoded.encode()
             if not isinstance(packet, list):
-                self._deliver(eio_packet.Packet(eio_packet.MESSAGE, packet), "/", room, set())
+                self._deliver(eio_packet.Packet(eio_packet.MESSAGE, packet), "/", to, set())
                 return
-        self.stats.stock += 1
-        local = socketio.AsyncManager.emit(self, event, data, "/", room=room)
-        task = asyncio.get_running_loop().create_task(local)
-        self._stock_sends.add(task)
-        task.add_done_callback(self._stock_sends.discard)
-
-    async def listen_to(self, room: Any) -> None:
-        """Make sure this process hears ``room``'s broadcasts from the other processes
-        (nothing to do alone)."""
+        super().deliver_now(event, data, to)
 
     def _deliver(
         self, message: eio_packet.Packet, namespace: str, room: Any, skipped: set[str]
@@ -318,6 +303,11 @@ class FastEmit(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
             if cacheable:
                 self._lanes[(namespace, room)] = lane
         return lane
+
+    def _count_stock(self, namespace: str, room: Any) -> None:
+        """A broadcast left to python-socketio counts once per recipient, as ours do."""
+        if namespace in self.rooms:
+            self.stats.stock += sum(1 for _ in self.get_participants(namespace, room))
 
     def _fast_path_works(self) -> bool:
         sockets = getattr(getattr(self.server, "eio", None), "sockets", None)
@@ -476,3 +466,21 @@ class FastRedisManager(socketio.AsyncRedisManager, FastEmit):  # type: ignore[mi
                 continue
             if message["channel"] == shared or message["channel"].startswith(prefix):
                 yield message["data"]
+
+
+def missing() -> list[str]:
+    """The private names above that this process's libraries lack."""
+    drivers = getattr(socketio.AsyncServer(async_mode="aiohttp").eio, "_async", None)
+    driver = drivers.get("websocket") if isinstance(drivers, dict) else None
+    manager = socketio.AsyncRedisManager
+    return [
+        *([] if driver is EngineWebSocket else ['engineio.AsyncServer._async["websocket"]']),
+        *lacking(EngineWebSocket, "__call__", "send", "close"),
+        *source_lacks(BaseSocket.__init__, "self.queue", "self.upgraded", "self.closed"),
+        *source_lacks(engineio.base_server.BaseServer.__init__, "self.sockets = {}"),
+        *lacking(WebSocketResponse, "_writer", "_send_headers_immediately"),
+        *lacking(sio_packet.Packet, "data_is_binary"),
+        *lacking(socketio.AsyncServer, "_send_packet", "_engineio_server_class"),
+        *lacking(manager, "_redis_connect", "_publish", "_listen", "_redis_listen_with_retries"),
+        *source_lacks(manager._redis_connect, "self.redis", "self.pubsub", "self.connected"),
+    ]

@@ -12,23 +12,30 @@ event and awaits the task).
 
 Private API, in python-engineio 4.15 (pinned): ``AsyncServer._service_task``,
 ``service_task_event``, ``sockets``; ``AsyncSocket.check_ping_timeout``, ``closed``,
-``closing``. ``tests/test_liveness.py`` fails if an upgrade breaks them.
+``closing``. ``missing()`` checks them; where any is gone, engine.io's own task runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import engineio
 
-from sidestage.realtime.polling import BoundedPosts
+from sidestage.platform.fast_paths import lacking, source_lacks
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between passes over all connections
 
 
-class WatchedEngineServer(BoundedPosts):
+class WatchedConnections:
+    """A step of engine.io's ``AsyncServer``, before it in the bases."""
+
+    sockets: dict[str, engineio.async_socket.AsyncSocket]
+    service_task_event: asyncio.Event
+    create_event: Callable[[], asyncio.Event]  # engine.io's, after this in the bases
+
     async def _service_task(self) -> None:
         self.service_task_event = self.create_event()
         while not await self._stopped_within(CHECK_EVERY):
@@ -53,3 +60,14 @@ class WatchedEngineServer(BoundedPosts):
             await socket.check_ping_timeout()
         except Exception:  # one connection's failure must not end the watch over all
             log.exception("checking engine.io connection %s failed", socket.sid)
+
+
+def missing() -> list[str]:
+    return [
+        *lacking(engineio.AsyncServer, "_service_task", "create_event"),
+        *source_lacks(engineio.AsyncServer._service_task, "self.service_task_event"),
+        *source_lacks(engineio.AsyncServer.shutdown, "self.service_task_event.set()"),
+        *source_lacks(engineio.base_server.BaseServer.__init__, "self.sockets = {}"),
+        *lacking(engineio.async_socket.AsyncSocket, "check_ping_timeout", "close"),
+        *source_lacks(engineio.base_socket.BaseSocket.__init__, "self.closed", "self.closing"),
+    ]

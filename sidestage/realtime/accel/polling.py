@@ -7,16 +7,20 @@ answer never sends, so the POST was never answered. Here the size is checked bef
 engine.io sees the request: the POST gets 413, and the session is closed without waiting
 (its CLOSE packet goes out on the client's next GET), as engine.io meant to.
 
-Uses ``AsyncServer.sockets`` and ``AsyncSocket.close(wait=...)`` (engine.io's own
-disconnect calls it), both also used by ``liveness``.
+Uses ``AsyncServer.sockets``, ``.reason`` and ``AsyncSocket.close(wait=...)`` (engine.io's
+own disconnect calls it): ``missing()`` checks them; where any is gone, engine.io's own
+check runs again, with its defect.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import engineio
 from aiohttp import web
+
+from sidestage.platform.fast_paths import lacking, source_lacks
 
 
 class BoundedPosts(engineio.AsyncServer):  # type: ignore[misc]
@@ -36,3 +40,12 @@ class BoundedPosts(engineio.AsyncServer):  # type: ignore[misc]
         socket = self.sockets.get(sid) if sid else None
         if socket is not None and not socket.closed:
             await socket.close(wait=False, reason=self.reason.TRANSPORT_ERROR)
+
+
+def missing() -> list[str]:
+    close = inspect.signature(engineio.async_socket.AsyncSocket.close).parameters
+    return [
+        *lacking(engineio.AsyncServer, "handle_request", "reason"),
+        *source_lacks(engineio.base_server.BaseServer.__init__, "self.sockets = {}"),
+        *([] if "wait" in close and "reason" in close else ["AsyncSocket.close(wait, reason)"]),
+    ]

@@ -8,12 +8,17 @@ disconnect costs what the connection's own rooms cost.
 
 Private API (python-socketio 5.18): ``BaseManager.rooms``, ``callbacks``,
 ``pending_connect``, ``pending_disconnect``, and the ``basic_*`` methods overridden here,
-which every room change of the async managers goes through.
+which every room change of the async managers goes through. ``missing()`` checks them
+(with the rest of ``realtime.broadcasts``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import socketio
+
+from sidestage.platform.fast_paths import lacking, source_lacks
 
 
 class IndexedRooms:
@@ -54,3 +59,17 @@ class IndexedRooms:
 
     def get_rooms(self, sid: str, namespace: str) -> list[Any]:
         return [room for room in self._rooms_of.get((namespace, sid), ()) if room is not None]
+
+
+def missing() -> list[str]:
+    manager = socketio.AsyncManager
+    return [
+        *lacking(manager, "basic_enter_room", "basic_leave_room", "basic_disconnect", "get_rooms"),
+        *source_lacks(
+            socketio.base_manager.BaseManager.__init__,
+            "self.rooms",
+            "self.callbacks",
+            "self.pending_connect",
+            "self.pending_disconnect",
+        ),
+    ]

@@ -15,7 +15,8 @@ Private API, in python-engineio 4.15: ``AsyncSocket.connected``, ``.upgraded``,
 ``.queue`` (read as ``.poll()`` reads it), ``.receive()``, ``.close()``;
 ``server.ping_interval``, ``.ping_timeout``, ``.max_http_buffer_size``, ``.reason``; the
 driver's ``wait()``, ``send()`` and ``close()``. ``serve_websocket`` is used only where
-``takes_over`` finds all of it, so an engine.io that moved any of it keeps its own loop.
+``takes_over`` finds all of it, so an engine.io that moved any of it keeps its own loop;
+``missing()`` checks it once, for the start-up log.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ import asyncio
 import logging
 from typing import Any
 
+import engineio
 from engineio import exceptions
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
+from engineio.base_socket import BaseSocket
+
+from sidestage.platform.fast_paths import lacking, source_lacks
 
 log = logging.getLogger(__name__)
 _SOCKET_API = ("connected", "upgraded", "queue", "receive", "close", "server")
@@ -171,3 +176,15 @@ async def _next_packets(queue: asyncio.Queue[Any]) -> list[Any]:
             break
         packets.append(packet)
     return packets
+
+
+def missing() -> list[str]:
+    server_fields = ("self.ping_interval", "self.ping_timeout", "self.max_http_buffer_size")
+    return [
+        *lacking(AsyncSocket, "receive", "close"),
+        *source_lacks(
+            BaseSocket.__init__, "self.server", "self.queue", "self.connected", "self.upgraded"
+        ),
+        *lacking(engineio.AsyncServer, "reason"),
+        *source_lacks(engineio.base_server.BaseServer.__init__, *server_fields),
+    ]

@@ -1,9 +1,11 @@
 """Fan one published track out to many viewers, encoded, packetized once, unbuffered.
 
-Each frame is split into RTP payloads once (``hooks.Packetizer``) and written at once to
-every connected viewer by its ``hooks.RtpWriter``: no task, queue or copy of the frame per
-viewer. A viewer starts at a keyframe, so its decoder never sees a frame whose reference
-is missing, and a keyframe is asked of the publisher when one joins. Those requests are
+Each frame is split into RTP payloads once (``packing.Packetizer``) and written at once to
+every connected viewer by its ``accel.rtp_writer.RtpWriter``: no task, queue or copy of
+the frame per viewer (where that fast path does not run, each viewer's aiortc sender
+takes the frames from a short queue). A viewer starts at a keyframe, so its decoder never
+sees a frame whose reference is missing, and a keyframe is asked of the publisher when
+one joins. Those requests are
 coalesced to at most one per ``keyframe_interval``. When fan-out falls behind the
 publisher, the forwarder drops frames (video: up to the next keyframe, which it asks for)
 instead of letting them queue. Consumers that must see every frame (the recorder)
@@ -23,17 +25,18 @@ import av
 from aiortc import RTCRtpCodecParameters
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from sidestage.realtime.media.hooks import PackedFrame, Packetizer
+from sidestage.realtime.media.packing import PackedFrame, Packetizer
 
 KEYFRAME_INTERVAL = 0.5  # seconds: at most one upstream keyframe request per track
 MAX_BACKLOG = {"video": 3, "audio": 5}  # frames waiting before the forwarder catches up
 YIELD_EVERY = 64  # viewers written between yields, so other tracks' frames interleave
+QUEUED = 8  # frames waiting for a viewer's aiortc sender (where RtpWriter does not run)
 
 log = logging.getLogger(__name__)
 
 
 class PacketSource(Protocol):
-    """Where a forwarder reads encoded frames: ``hooks.EncodedSource`` in production."""
+    """Where a forwarder reads encoded frames: ``accel.receiving.EncodedSource``."""
 
     @property
     def kind(self) -> str: ...
@@ -52,7 +55,7 @@ class PacketSource(Protocol):
 
 
 class FrameWriter(Protocol):
-    """Sends packed frames to one viewer: ``hooks.RtpWriter`` in production."""
+    """Sends packed frames to one viewer: ``accel.rtp_writer.RtpWriter``."""
 
     def write(self, frame: PackedFrame) -> int | None:
         """The RTP timestamp the frame went out with; None if the viewer is not connected."""
@@ -193,14 +196,18 @@ class ViewerTrack(MediaStreamTrack):
     Frames do not pass through ``recv()``: the sender calls it once it has started, that
     is once the viewer is connected, which is when the viewer joins. From then on the
     forwarder writes each frame straight to the viewer (``bind`` says how). ``recv()``
-    returns only when the track ends, so the sender's own loop idles.
+    returns only when the track ends, so the sender's own loop idles. Or, where the
+    writer does not run (``through_sender``), ``recv()`` hands the sender each frame to
+    packetize and send itself, from a queue of at most ``QUEUED`` frames.
     """
 
     def __init__(self, forwarder: Forwarder) -> None:
         super().__init__()
         self.kind = forwarder.kind
         self.sent = 0
-        self.on_frame_sent: Callable[[int], None] | None = None  # RTP timestamp sent
+        # With each frame sent: its RTP timestamp to this viewer (or, through the sender,
+        # the frame's own, from the first frame).
+        self.on_frame_sent: Callable[[int], None] | None = None
         self._forwarder = forwarder
         self._video = forwarder.kind == "video"
         self._open_writer: Callable[[], FrameWriter] | None = None
@@ -208,15 +215,24 @@ class ViewerTrack(MediaStreamTrack):
         self._ended = asyncio.Event()
         self._pulling = False
         self._need_keyframe = self._video
+        self._queue: asyncio.Queue[av.Packet | None] | None = None
 
     def bind(self, open_writer: Callable[[], FrameWriter]) -> None:
         """How to reach the viewer, called when its sender has started."""
         self._open_writer = open_writer
 
+    def through_sender(self) -> None:
+        """Hand frames to the viewer's aiortc sender through ``recv()``."""
+        self._queue = asyncio.Queue(QUEUED)
+
     async def recv(self) -> av.Packet:
         if not self._pulling:
             self._pulling = True
             self._want_keyframe()
+        if self._queue is not None and not self._ended.is_set():
+            packet = await self._queue.get()
+            if packet is not None:
+                return packet
         await self._ended.wait()
         raise MediaStreamError
 
@@ -224,16 +240,22 @@ class ViewerTrack(MediaStreamTrack):
         super().stop()
         self._forwarder._remove(self)
         self._ended.set()
+        if self._queue is not None and self._queue.empty():
+            self._queue.put_nowait(None)  # wakes a recv() waiting for a frame
 
     def _offer(self, frame: PackedFrame) -> None:
-        if not self._pulling or self._open_writer is None:
-            return  # not connected yet
-        if self._need_keyframe and not frame.keyframe:
-            return
+        if not self._pulling or (self._need_keyframe and not frame.keyframe):
+            return  # not connected yet, or waiting for a frame it can start from
+        if self._queue is not None:
+            self._queue_frame(frame)
+        elif self._open_writer is not None:
+            self._write(frame, self._open_writer)
+
+    def _write(self, frame: PackedFrame, open_writer: Callable[[], FrameWriter]) -> None:
         self._need_keyframe = False
         try:
             if self._writer is None:
-                self._writer = self._open_writer()
+                self._writer = open_writer()
             timestamp = self._writer.write(frame)
         except Exception:
             # One viewer's broken connection must not stop the stage for the others.
@@ -241,9 +263,25 @@ class ViewerTrack(MediaStreamTrack):
             self.stop()
             return
         if timestamp is not None:
-            self.sent += 1
-            if self.on_frame_sent is not None:
-                self.on_frame_sent(timestamp)
+            self._count(timestamp)
+
+    def _queue_frame(self, frame: PackedFrame) -> None:
+        """For the sender's next ``recv()``; a sender that fell behind by ``QUEUED``
+        frames starts again from the next keyframe instead of sending them late."""
+        assert self._queue is not None
+        self._need_keyframe = False
+        if self._queue.full():
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._want_keyframe()
+            return
+        self._queue.put_nowait(frame.source)
+        self._count(frame.timestamp)
+
+    def _count(self, timestamp: int) -> None:
+        self.sent += 1
+        if self.on_frame_sent is not None:
+            self.on_frame_sent(timestamp)
 
     def _want_keyframe(self) -> None:
         if self._video:

@@ -20,7 +20,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from sidestage.realtime.media import hooks
+from sidestage.realtime.media import accel
 from sidestage.realtime.media.forwarder import Forwarder, ViewerTrack
 
 FORWARDABLE = frozenset({"video/vp8", "video/h264", "audio/opus"})
@@ -59,7 +59,7 @@ class ViewerPeer:
     async def accept_answer(self, answer: RTCSessionDescription) -> None:
         await self.pc.setRemoteDescription(answer)
         for transceiver, expected in self.forced:
-            got = hooks.negotiated_codec(transceiver)
+            got = accel.negotiated_codec(transceiver)
             if got.mimeType.lower() != expected.mimeType.lower():
                 raise CodecMismatch(f"viewer answered {got.mimeType}, needs {expected.mimeType}")
 
@@ -103,11 +103,11 @@ async def offer_to_viewer(
 
 
 def _forward(transceiver: RTCRtpTransceiver) -> Forwarder:
-    codec = hooks.negotiated_codec(transceiver)
+    codec = accel.negotiated_codec(transceiver)
     if codec.mimeType.lower() not in FORWARDABLE:
         raise ValueError(f"cannot forward {codec.mimeType}")
     transceiver.direction = "recvonly"
-    return Forwarder(hooks.install_encoded_receiver(transceiver))
+    return Forwarder(accel.encoded_source(transceiver))
 
 
 def _add_forwarded(viewer: ViewerPeer, forwarder: Forwarder) -> None:
@@ -115,8 +115,7 @@ def _add_forwarded(viewer: ViewerPeer, forwarder: Forwarder) -> None:
     viewer.tracks.append(track)
     transceiver = viewer.pc.addTransceiver(track, direction="sendonly")
     transceiver.setCodecPreferences(codec_preferences(forwarder.codec))
-    track.bind(lambda: hooks.RtpWriter(transceiver))
-    hooks.route_keyframe_requests(transceiver.sender, forwarder.request_keyframe)
+    accel.send_forwarded(transceiver, track, forwarder)
     viewer.forced.append((transceiver, forwarder.codec))
 
 

@@ -5,7 +5,7 @@ frame, unlike a viewer it never skips) and muxes the encoded frames with PyAV in
 (VP8 + Opus) or Matroska (H264, which WebM cannot hold). No output stream has a codec
 context that is ever opened: nothing is decoded or encoded.
 
-Timing: ``hooks`` counts each track's pts from that track's own first RTP timestamp, so
+Timing: ``accel.receiving`` counts each track's pts from that track's own first RTP timestamp, so
 tracks share no clock (the RTCP sender reports that would give one are not exposed).
 Each track is anchored to the server's clock on the first frame the recorder receives
 from it, then follows its own media timestamps: no drift within a track, and tracks in

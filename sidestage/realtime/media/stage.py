@@ -28,6 +28,7 @@ from pathlib import Path
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unavailable
+from sidestage.realtime.media.accel import stage_available
 from sidestage.realtime.media.forwarder import Forwarder
 from sidestage.realtime.media.peers import (
     CodecMismatch,
@@ -124,6 +125,8 @@ class StageHost:
         self, session_id: int, account_id: int, source: str, owner: str, offer: str
     ) -> tuple[str, str]:
         """Answer a speaker's offer; returns the publication's id and the answer's SDP."""
+        if not stage_available():  # this aiortc hands out no encoded frames to forward
+            raise refusal(Admission.NO_WORKER)
         if source not in SOURCES:
             raise InvalidInput("stage.invalid", "Publish a camera or a screen.")
         try:

@@ -1,6 +1,6 @@
 /*
  * One viewer's copy of a stage frame, sealed with SRTP and handed to the kernel in one
- * call from Python: the native half of hooks.RtpWriter (see sendout.py for why).
+ * call from Python: the native half of rtp_writer.RtpWriter (see sendout.py for why).
  *
  * A Target is one viewer's sending state: its SRTP session (libsrtp's srtp_t, reached
  * through pylibsrtp, whose Session object the Target keeps alive), its UDP socket and

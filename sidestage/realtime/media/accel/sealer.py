@@ -14,8 +14,9 @@ This is the only module that touches pylibsrtp's private API, all of it from
 (a cffi buffer over it), and ``pylibsrtp._binding.lib.srtp_protect``. ``native_handles``
 gives the native sender (``_sendout.c``) the addresses of the last two: libsrtp 2's
 ``srtp_protect(srtp_t, void *, int *)`` and the session's ``srtp_t``.
-``check_private_api()`` runs at import and each ``PacketSealer`` re-checks its session, so
-an upgrade that moves any of it fails loudly. One session is used by one thread only (the
+``missing()`` checks them (``media.srtp_sealer`` and ``media.native_sender`` in ``accel``;
+where any is gone, pylibsrtp's own ``protect`` seals) and each ``PacketSealer`` re-checks
+its session. One session is used by one thread only (the
 event loop's), and each call leaves nothing behind in the shared buffer that a later call,
 ours or pylibsrtp's, depends on.
 """
@@ -29,7 +30,8 @@ import pylibsrtp
 from pylibsrtp import Session
 from pylibsrtp._binding import ffi, lib
 
-PYLIBSRTP_VERSION = "1.0.0"
+from sidestage.platform.fast_paths import source_lacks
+
 _RTP_FIXED_FIELDS = struct.Struct("!HII")  # sequence number, timestamp, SSRC at offset 2
 _SESSION_FIELDS = ("_srtp", "_cdata", "_buffer")
 SRTP_PROTECT_SIGNATURE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
@@ -39,15 +41,15 @@ class SealerError(RuntimeError):
     """pylibsrtp no longer matches what this module relies on."""
 
 
-def check_private_api() -> None:
-    if pylibsrtp.__version__ != PYLIBSRTP_VERSION:
-        _fail(f"written for pylibsrtp {PYLIBSRTP_VERSION}, found {pylibsrtp.__version__}")
+def missing() -> list[str]:
+    """The private names above that this process's pylibsrtp lacks."""
     if not callable(getattr(lib, "srtp_protect", None)):
-        _fail("pylibsrtp._binding.lib.srtp_protect is gone")
+        return ["pylibsrtp._binding.lib.srtp_protect"]
     # What the native sender calls it as: libsrtp 2's in-place protect.
     signature = ffi.getctype(ffi.typeof(ffi.addressof(lib, "srtp_protect")))
-    if signature != SRTP_PROTECT_SIGNATURE:
-        _fail(f"srtp_protect is now {signature}")
+    found = [] if signature == SRTP_PROTECT_SIGNATURE else [f"srtp_protect as {signature}"]
+    fields = (f"self.{name}" for name in _SESSION_FIELDS)
+    return found + source_lacks(Session.__init__, *fields)
 
 
 class PacketSealer:
@@ -105,10 +107,4 @@ def stamp(template: bytes, sequence: int, timestamp: int, ssrc: int) -> bytes:
 
 
 def _fail(reason: str) -> NoReturn:
-    raise SealerError(
-        f"sidestage.realtime.media.sealer: {reason}; re-check the private pylibsrtp API "
-        "listed at the top of sealer.py before changing the pinned pylibsrtp version"
-    )
-
-
-check_private_api()
+    raise SealerError(f"pylibsrtp: {reason} (see media/accel/sealer.py)")

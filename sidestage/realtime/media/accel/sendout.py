@@ -7,9 +7,9 @@ retransmissions), so a frame reached the hundredth viewer 3.5 ms after the first
 with no Python object per packet; the Python around it checks that the viewer is still
 connected, as before.
 
-The native module is optional (``setup.py``): where it is not built, ``target`` returns
-None and ``hooks.RtpWriter`` seals with ``sealer.PacketSealer`` and sends with
-``datagrams.send_datagrams``, as it did before.
+The native module is optional (``setup.py``): where it is not built (``missing()``, the
+fast path ``media.native_sender``), ``rtp_writer.RtpWriter`` seals in Python and sends
+with ``datagrams.send_datagrams``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pylibsrtp import Session
 
-from .sealer import native_handles
+from . import sealer
 
 if TYPE_CHECKING:
     from ._sendout import Target
@@ -40,11 +40,12 @@ def available() -> bool:
     return _sendout is not None
 
 
-def describe() -> str:
-    """How this process sends stage media, for its start-up log."""
+def missing() -> list[str]:
+    """What the native sender needs and this process lacks: the module, or pylibsrtp's
+    names it is given (``sealer``)."""
     if _sendout is None:
-        return "stage media is sealed and sent from Python (the native sender is not built)"
-    return "stage media is sealed and sent by the native sender"
+        return ["the native module _sendout (not built: see setup.py)"]
+    return sealer.missing()
 
 
 def target(
@@ -64,7 +65,7 @@ def target(
     sock = transport.get_extra_info("socket")
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return None
-    protect, srtp = native_handles(session)
+    protect, srtp = sealer.native_handles(session)
     try:
         made: Target = _sendout.Target(
             protect=protect,
