@@ -134,7 +134,7 @@ async def test_identities_of_a_connecting_crowd(db: Factory, world: World) -> No
         account, identity = by_token[token]  # type: ignore[misc]
         assert identity.epoch == epoch
         assert identity.value[0] is account and identity.value[1].account is account
-        viewer = identity.value[1]
-        assert viewer.moderates(public) == (token == moderator)
-        assert viewer.invited_to(closed) == (token == invited)
+        principal = identity.value[1]
+        assert principal.moderates(public) == (token == moderator)
+        assert principal.invited_to(closed) == (token == invited)
         assert (account.banned_at is not None) == (token == banned)

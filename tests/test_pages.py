@@ -92,7 +92,7 @@ async def test_arabic_pages_are_right_to_left(client: TestClient, db) -> None:  
     assert '<html lang="es" dir="ltr">' in await by_header.text()
 
 
-async def test_times_in_conference_and_viewer_zones(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+async def test_times_in_conference_and_your_zones(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
     session_id = await _session_at_1300_cest(db)
     html = await (await client.get(f"/sessions/{session_id}?lang=fr&tz=Africa/Nairobi")).text()
     assert '<time datetime="2026-06-09T13:00+02:00">13:00</time>' in html

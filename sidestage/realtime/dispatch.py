@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.access.service import Viewer, check_session_access, load_viewer
+from sidestage.platform.access.service import Principal, check_session_access, load_principal
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.db import transaction_if_used
 from sidestage.platform.epochs import Copy, Epoch
@@ -134,12 +134,12 @@ class Dispatcher:
         try:
             async with transaction_if_used(self.services.db) as db:
                 epoch = await self._epoch(db, command, payload)  # before any row is read
-                account, viewer = await _who(db, connection, epoch)
+                account, principal = await _who(db, connection, epoch)
                 room = await self._room(db, command, feature, payload, epoch)
                 session = None if room is None else room.session
-                _authorize(command, feature, viewer, room, connection)
+                _authorize(command, feature, principal, room, connection)
                 context = Context(
-                    db, account, viewer, session, connection, outbox, self.services, room
+                    db, account, principal, session, connection, outbox, self.services, room
                 )
                 result = await command.handler(context, payload)
                 await feed.record(db, outbox)  # numbered in the transaction that caused them
@@ -180,7 +180,7 @@ class Dispatcher:
             raise NotFound("room.not_found", "There is no such room.") from None
 
 
-async def _who(db: AsyncSession, connection: Connection, epoch: Epoch) -> tuple[Account, Viewer]:
+async def _who(db: AsyncSession, connection: Connection, epoch: Epoch) -> tuple[Account, Principal]:
     """The account and its grants, read again only when the epoch moved on."""
     copy = connection.identity
     if copy is not None and copy.good(epoch):
@@ -194,17 +194,17 @@ async def _who(db: AsyncSession, connection: Connection, epoch: Epoch) -> tuple[
 
 async def load_identity(db: AsyncSession, account: Account, epoch: Epoch) -> Identity:
     """The account with its grants, as a copy to keep on the connection."""
-    viewer = await load_viewer(db, account)
+    principal = await load_principal(db, account)
     # Kept out of this database session: a rollback there must not expire the copy.
-    for row in (account, *viewer.grants):
+    for row in (account, *principal.grants):
         db.expunge(row)
-    return Copy((account, viewer), epoch)
+    return Copy((account, principal), epoch)
 
 
 def _authorize(
     command: Command,
     feature: str,
-    viewer: Viewer,
+    principal: Principal,
     room: RoomConfig | None,
     connection: Connection,
 ) -> None:
@@ -212,14 +212,14 @@ def _authorize(
         return
     session = room.session
     if command.permission == Permission.MODERATOR:
-        if not viewer.moderates(session):
+        if not principal.moderates(session):
             raise Forbidden(f"{feature}.forbidden", "Only this room's moderators may do this.")
         return
     try:
-        check_session_access(viewer, session)
+        check_session_access(principal, session)
     except (Forbidden, Unauthenticated) as refusal:
         raise Forbidden(f"{feature}.forbidden", refusal.message) from None
-    if viewer.moderates(session):
+    if principal.moderates(session):
         return
     if connection.account_id in room.removed:
         raise Forbidden("room.removed", "A moderator removed you from this room.")

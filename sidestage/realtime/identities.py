@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sidestage.platform.access.models import Invite, InviteRedemption, RoleGrant
-from sidestage.platform.access.service import load_viewers
+from sidestage.platform.access.service import load_principals
 from sidestage.platform.accounts.models import Account, AuthToken
 from sidestage.platform.accounts.service import find_token_accounts
 from sidestage.platform.batches import Batches
@@ -36,8 +36,8 @@ class Identities:
         # Closing the database session detaches the rows, loaded: the copies outlive it.
         async with self._db() as db:
             accounts = await find_token_accounts(db, tokens)
-            viewers = await load_viewers(db, list(accounts.values()))
+            principals = await load_principals(db, list(accounts.values()))
         return {
-            token: (account, Copy((account, viewers[account.id]), epoch))
+            token: (account, Copy((account, principals[account.id]), epoch))
             for token, account in accounts.items()
         }

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sidestage.platform.access.service import Viewer
+from sidestage.platform.access.service import Principal
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.epochs import Copy
 from sidestage.platform.program.models import Session
@@ -33,7 +33,7 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
-Identity = Copy[tuple[Account, Viewer]]  # who a connection is, kept between its commands
+Identity = Copy[tuple[Account, Principal]]  # who a connection is, kept between its commands
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Context:
 
     db: AsyncSession
     account: Account
-    viewer: Viewer
+    principal: Principal
     session: Session | None  # the room's shared copy (see rooms/room/config.py): read only
     connection: Connection
     outbox: Outbox

@@ -14,7 +14,7 @@ from sidestage.platform.db import transaction
 from sidestage.platform.errors import RateLimited, SidestageError
 from sidestage.platform.program.models import Organization, Session
 from sidestage.web.api import throttle_guests, throttle_login
-from sidestage.web.keys import DB, TOKEN, VIEWER
+from sidestage.web.keys import DB, PRINCIPAL, TOKEN
 from sidestage.web.security import SESSION_COOKIE, clear_cookie, safe_next, set_cookie
 
 
@@ -162,7 +162,7 @@ async def invite_form(request: web.Request) -> web.Response:
     """Accept the invite; someone not signed in joins as a guest under the name they give."""
     form = await request.post()
     code = request.match_info["code"]
-    account, token = request[VIEWER].account, None
+    account, token = request[PRINCIPAL].account, None
     try:
         if account is None:
             await throttle_guests(request)

@@ -12,7 +12,7 @@ from sidestage.platform.db import transaction
 from sidestage.platform.errors import InvalidInput, NotFound, RateLimited
 from sidestage.platform.program import service as program
 from sidestage.platform.program.schedule_format import parse_schedule
-from sidestage.web.api_kit import Api, openapi_document, path_id
+from sidestage.web.api_kit import Api, openapi_document, path_id, signed_in_account
 from sidestage.web.api_models import (
     AccountOut,
     GrantIn,
@@ -44,7 +44,7 @@ from sidestage.web.convert import (
     session_out,
 )
 from sidestage.web.i18n import valid_time_zone
-from sidestage.web.keys import DB, LIMITER, SETTINGS, TOKEN, VIEWER
+from sidestage.web.keys import DB, LIMITER, PRINCIPAL, SETTINGS, TOKEN
 
 api = Api()
 # Password guessing is slowed per (email, client address) pair: wrong guesses from one
@@ -133,8 +133,8 @@ async def login(request: web.Request, body: LoginIn) -> TokenOut:
     account = await accounts.authenticate(request.app[DB], body.email, body.password)
     async with transaction(request.app[DB]) as db:
         token = await accounts.issue_token(db, account)
-        viewer = await access.load_viewer(db, account)
-    return TokenOut(token=token, account=account_out(account, viewer.grants))
+        principal = await access.load_principal(db, account)
+    return TokenOut(token=token, account=account_out(account, principal.grants))
 
 
 @api.route(
@@ -164,9 +164,9 @@ async def logout(request: web.Request) -> OkOut:
 
 @api.route("GET", "/api/me", "Who am I, with my roles", tag="auth", response=AccountOut)
 async def me(request: web.Request) -> AccountOut:
-    viewer = request[VIEWER]
-    assert viewer.account is not None
-    return account_out(viewer.account, viewer.grants)
+    principal = request[PRINCIPAL]
+    assert principal.account is not None
+    return account_out(principal.account, principal.grants)
 
 
 @api.route(
@@ -181,7 +181,7 @@ async def preferences(request: web.Request, body: PreferencesIn) -> OkOut:
     if body.time_zone is not None and valid_time_zone(body.time_zone) is None:
         raise InvalidInput("auth.invalid_time_zone", "Unknown time zone.")
     async with transaction(request.app[DB]) as db:
-        account = await accounts.get_account(db, request[VIEWER].account.id)  # type: ignore[union-attr]
+        account = await accounts.get_account(db, signed_in_account(request).id)
         await accounts.set_preferences(db, account, locale=body.locale, time_zone=body.time_zone)
     return OkOut()
 
@@ -198,7 +198,7 @@ async def preferences(request: web.Request, body: PreferencesIn) -> OkOut:
     signed_in=False,
 )
 async def get_program(request: web.Request) -> ProgramOut:
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         sessions = await program.list_sessions(db, conference.id)
@@ -206,7 +206,8 @@ async def get_program(request: web.Request) -> ProgramOut:
         conference=conference_out(conference),
         days=[day_out(day) for day in conference.days],
         sessions=[
-            session_out(session, stream=access.may_enter(viewer, session)) for session in sessions
+            session_out(session, stream=access.may_enter(principal, session))
+            for session in sessions
         ],
     )
 
@@ -220,11 +221,13 @@ async def get_program(request: web.Request) -> ProgramOut:
     signed_in=False,
 )
 async def get_session(request: web.Request) -> SessionDetailOut:
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with request.app[DB]() as db:
         session = await program.get_session(db, path_id(request))
-        marks = await program.bookmarked_ids(db, viewer.account.id) if viewer.account else set()
-    return session_detail_out(session, access.may_enter(viewer, session), session.id in marks)
+        marks = (
+            await program.bookmarked_ids(db, principal.account.id) if principal.account else set()
+        )
+    return session_detail_out(session, access.may_enter(principal, session), session.id in marks)
 
 
 @api.route(
@@ -236,7 +239,7 @@ async def get_session(request: web.Request) -> SessionDetailOut:
 )
 async def put_bookmark(request: web.Request) -> OkOut:
     async with transaction(request.app[DB]) as db:
-        await program.bookmark(db, request[VIEWER].account.id, path_id(request))  # type: ignore[union-attr]
+        await program.bookmark(db, signed_in_account(request).id, path_id(request))
     return OkOut()
 
 
@@ -249,17 +252,18 @@ async def put_bookmark(request: web.Request) -> OkOut:
 )
 async def delete_bookmark(request: web.Request) -> OkOut:
     async with transaction(request.app[DB]) as db:
-        await program.unbookmark(db, request[VIEWER].account.id, path_id(request))  # type: ignore[union-attr]
+        await program.unbookmark(db, signed_in_account(request).id, path_id(request))
     return OkOut()
 
 
 @api.route("GET", "/api/me/agenda", "The sessions I bookmarked", tag="program")
 async def my_agenda(request: web.Request) -> list[dict[str, Any]]:
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with request.app[DB]() as db:
-        sessions = await program.agenda(db, viewer.account.id)  # type: ignore[union-attr]
+        sessions = await program.agenda(db, signed_in_account(request).id)
     return [
-        session_out(s, stream=access.may_enter(viewer, s)).model_dump(mode="json") for s in sessions
+        session_out(s, stream=access.may_enter(principal, s)).model_dump(mode="json")
+        for s in sessions
     ]
 
 
@@ -278,11 +282,11 @@ async def organizations(request: web.Request) -> list[dict[str, Any]]:
     signed_in=False,
 )
 async def export(request: web.Request) -> dict[str, Any]:
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         return await program.export_program(
-            db, conference, base_url(request), shows_stream=lambda s: access.may_enter(viewer, s)
+            db, conference, base_url(request), shows_stream=lambda s: access.may_enter(principal, s)
         )
 
 
@@ -295,7 +299,7 @@ async def export(request: web.Request) -> dict[str, Any]:
     raw_body=True,
 )
 async def import_program(request: web.Request, raw: bytes) -> ImportOut:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     schedule = parse_schedule(raw)
     prune = request.query.get("prune") in ("1", "true")
     async with transaction(request.app[DB]) as db:
@@ -313,7 +317,7 @@ async def import_program(request: web.Request, raw: bytes) -> ImportOut:
     response=SessionOut,
 )
 async def put_session_settings(request: web.Request, body: SessionSettingsIn) -> SessionOut:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     async with transaction(request.app[DB]) as db:
         session = await program.update_session_settings(
             db, path_id(request), program.SessionSettings(**body.model_dump())
@@ -326,7 +330,7 @@ async def put_session_settings(request: web.Request, body: SessionSettingsIn) ->
 
 @api.route("GET", "/api/roles", "Every role grant (organizers)", tag="access")
 async def list_roles(request: web.Request) -> list[dict[str, Any]]:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     async with request.app[DB]() as db:
         grants = await access.list_grants(db)
     return [
@@ -354,7 +358,7 @@ async def grant(request: web.Request, body: GrantIn) -> dict[str, Any]:
             )
         made = await access.grant_role(
             db,
-            request[VIEWER],
+            request[PRINCIPAL],
             account,
             body.role,
             organization_id=body.organization_id,
@@ -368,7 +372,7 @@ async def grant(request: web.Request, body: GrantIn) -> dict[str, Any]:
 )
 async def revoke(request: web.Request) -> OkOut:
     async with transaction(request.app[DB]) as db:
-        await access.revoke_role(db, request[VIEWER], path_id(request))
+        await access.revoke_role(db, request[PRINCIPAL], path_id(request))
     return OkOut()
 
 
@@ -383,7 +387,7 @@ async def revoke(request: web.Request) -> OkOut:
 )
 async def list_invites(request: web.Request) -> list[dict[str, Any]]:
     async with request.app[DB]() as db:
-        figures = await access.invites_of(db, request[VIEWER], path_id(request))
+        figures = await access.invites_of(db, request[PRINCIPAL], path_id(request))
     base = base_url(request)
     return [invite_out(f.invite, base, f.session_title).model_dump(mode="json") for f in figures]
 
@@ -401,7 +405,7 @@ async def create_invite(request: web.Request, body: InviteIn) -> InviteOut:
     async with transaction(request.app[DB]) as db:
         invite = await access.create_invite(
             db,
-            request[VIEWER],
+            request[PRINCIPAL],
             path_id(request),
             session_id=body.session_id,
             label=body.label,
@@ -420,7 +424,7 @@ async def create_invite(request: web.Request, body: InviteIn) -> InviteOut:
 )
 async def revoke_invite(request: web.Request) -> InviteOut:
     async with transaction(request.app[DB]) as db:
-        invite = await access.revoke_invite(db, request[VIEWER], path_id(request))
+        invite = await access.revoke_invite(db, request[PRINCIPAL], path_id(request))
     return invite_out(invite, base_url(request))
 
 
@@ -433,7 +437,8 @@ async def revoke_invite(request: web.Request) -> InviteOut:
 )
 async def redeem(request: web.Request) -> RedeemedOut:
     async with transaction(request.app[DB]) as db:
-        invite = await access.redeem_invite(db, request.match_info["code"], request[VIEWER].account)  # type: ignore[arg-type]
+        code, account = request.match_info["code"], signed_in_account(request)
+        invite = await access.redeem_invite(db, code, account)
     return RedeemedOut(
         invite_id=invite.id, organization_id=invite.organization_id, session_id=invite.session_id
     )

@@ -14,10 +14,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 import sidestage
+from sidestage.platform.accounts.models import Account
 from sidestage.platform.errors import InvalidInput, NotFound, Unauthenticated
 from sidestage.platform.text import find_nul
 from sidestage.web.api_models import ErrorOut
-from sidestage.web.keys import VIEWER
+from sidestage.web.keys import PRINCIPAL
 
 Endpoint = Callable[..., Awaitable[Any]]
 MAX_DB_ID = 2**31 - 1
@@ -76,7 +77,7 @@ def _wrap(
     spec: Route, endpoint: Endpoint
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
-        if spec.signed_in and not request[VIEWER].signed_in:
+        if spec.signed_in and not request[PRINCIPAL].signed_in:
             raise Unauthenticated("auth.sign_in_required", "Sign in first: send a bearer token.")
         args: list[Any] = []
         if spec.body is not None:
@@ -113,6 +114,14 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         raise InvalidInput(
             "request.invalid", f"{problems[0]['field']}: {problems[0]['reason']}", details=problems
         ) from None
+
+
+def signed_in_account(request: web.Request) -> Account:
+    """The account of a request a signed-in route admitted (``Route.signed_in``)."""
+    account = request[PRINCIPAL].account
+    if account is None:
+        raise Unauthenticated("auth.sign_in_required", "Sign in first: send a bearer token.")
+    return account
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

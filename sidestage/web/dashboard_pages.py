@@ -20,7 +20,7 @@ from sidestage.rooms.polls.models import PollStatus
 from sidestage.web.api_kit import path_id
 from sidestage.web.charts import bar_chart, step_chart
 from sidestage.web.downloads import csv_response
-from sidestage.web.keys import DB, SETTINGS, VIEWER
+from sidestage.web.keys import DB, PRINCIPAL, SETTINGS
 
 SHOWN_POLLS = (PollStatus.OPEN, PollStatus.CLOSED)  # drafts have no votes yet
 
@@ -33,7 +33,7 @@ def setup(app: web.Application) -> None:
 
 @aiohttp_jinja2.template("dashboard.html")
 async def day_page(request: web.Request) -> dict[str, Any]:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         day = program.day_to_show(conference, request.query.get("day"), utcnow())
@@ -50,7 +50,7 @@ async def day_page(request: web.Request) -> dict[str, Any]:
 
 
 async def day_csv(request: web.Request) -> web.Response:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         day = program.day_to_show(conference, request.query.get("day"), utcnow())
@@ -62,7 +62,7 @@ async def day_csv(request: web.Request) -> web.Response:
 
 @aiohttp_jinja2.template("dashboard_session.html")
 async def session_page(request: web.Request) -> dict[str, Any]:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     async with request.app[DB]() as db:
         session = await program.get_session(db, path_id(request))
         conference = await program.get_conference(db, request.app[SETTINGS].conference)

@@ -35,7 +35,7 @@ LANGUAGE_NAMES = {"en": "English", "ar": "العربية", "fr": "Français", "e
 
 @dataclass(frozen=True)
 class Locale:
-    """The viewer's language, with everything a page needs to speak it."""
+    """The person's language, with everything a page needs to speak it."""
 
     code: str
     translations: NullTranslations

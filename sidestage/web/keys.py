@@ -6,7 +6,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sidestage.platform.access.service import Viewer
+from sidestage.platform.access.service import Principal
 from sidestage.platform.metrics import Metrics
 from sidestage.platform.ratelimit import RateLimiter
 from sidestage.platform.settings import Settings
@@ -28,7 +28,7 @@ ASSETS = web.AppKey("assets", Assets)
 BROWSER_STRINGS = web.AppKey("browser_strings", BrowserStrings)
 METRICS = web.AppKey("metrics", Metrics)
 
-VIEWER = web.RequestKey("viewer", Viewer)
+PRINCIPAL = web.RequestKey("principal", Principal)
 TOKEN = web.RequestKey("token", str)
 LOCALE = web.RequestKey("locale", Locale)
 TIME_ZONE = web.RequestKey("time_zone", str)

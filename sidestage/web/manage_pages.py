@@ -21,7 +21,7 @@ from sidestage.rooms.attendance.figures import host_figures
 from sidestage.web import dashboard_pages
 from sidestage.web.api import base_url
 from sidestage.web.api_kit import path_id
-from sidestage.web.keys import DB, SETTINGS, VIEWER
+from sidestage.web.keys import DB, PRINCIPAL, SETTINGS
 
 StrEnumT = TypeVar("StrEnumT", bound=enum.StrEnum)
 
@@ -40,7 +40,7 @@ def setup(app: web.Application) -> None:
 
 
 def _require_signed_in(request: web.Request) -> None:
-    if not request[VIEWER].signed_in:
+    if not request[PRINCIPAL].signed_in:
         raise Unauthenticated("auth.sign_in_required", "Sign in first.")
 
 
@@ -67,13 +67,13 @@ def _optional_positive(raw: object, field: str, limit: int) -> int | None:
 
 async def host_page(request: web.Request, error: SidestageError | None = None) -> web.Response:
     _require_signed_in(request)
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with request.app[DB]() as db:
-        organizations = await _hosted_organizations(db, viewer)
+        organizations = await _hosted_organizations(db, principal)
         if not organizations:
             raise NotFound("access.not_a_host", "You do not host any organization yet.")
-        for org in organizations:  # the figures are read without a viewer: check here
-            access.require_host(viewer, org.id)
+        for org in organizations:  # the figures are read without a principal: check here
+            access.require_host(principal, org.id)
         found = await host_figures(db, [org.id for org in organizations])
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
     context = {
@@ -88,10 +88,10 @@ async def host_page(request: web.Request, error: SidestageError | None = None) -
     return aiohttp_jinja2.render_template("host.html", request, context, status=status)
 
 
-async def _hosted_organizations(db: Any, viewer: access.Viewer) -> list[Organization]:
-    if viewer.is_organizer:
+async def _hosted_organizations(db: Any, principal: access.Principal) -> list[Organization]:
+    if principal.is_organizer:
         return list(await program.list_organizations(db))
-    hosted = viewer.hosted_organizations()
+    hosted = principal.hosted_organizations()
     return [org for org in await program.list_organizations(db) if org.id in hosted]
 
 
@@ -103,7 +103,7 @@ async def create_invite_form(request: web.Request) -> web.Response:
         async with transaction(request.app[DB]) as db:
             await access.create_invite(
                 db,
-                request[VIEWER],
+                request[PRINCIPAL],
                 path_id(request),
                 session_id=_optional_id(form.get("session_id")),
                 label=str(form.get("label", ""))[:200],
@@ -118,7 +118,7 @@ async def create_invite_form(request: web.Request) -> web.Response:
 async def revoke_invite_form(request: web.Request) -> web.Response:
     _require_signed_in(request)
     async with transaction(request.app[DB]) as db:
-        await access.revoke_invite(db, request[VIEWER], path_id(request))
+        await access.revoke_invite(db, request[PRINCIPAL], path_id(request))
     raise web.HTTPSeeOther("/host?notice=invite_revoked")
 
 
@@ -129,7 +129,7 @@ async def organizer_page(
     request: web.Request, error: SidestageError | None = None, summary: Any = None
 ) -> web.Response:
     _require_signed_in(request)
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     async with request.app[DB]() as db:
         conference = await program.find_conference(db, request.app[SETTINGS].conference)
         grants = await access.list_grants(db)
@@ -168,7 +168,7 @@ async def grant_form(request: web.Request) -> web.Response:
                 )
             await access.grant_role(
                 db,
-                request[VIEWER],
+                request[PRINCIPAL],
                 account,
                 role,
                 organization_id=_optional_id(form.get("organization_id")),
@@ -183,7 +183,7 @@ async def revoke_role_form(request: web.Request) -> web.Response:
     _require_signed_in(request)
     try:
         async with transaction(request.app[DB]) as db:
-            await access.revoke_role(db, request[VIEWER], path_id(request))
+            await access.revoke_role(db, request[PRINCIPAL], path_id(request))
     except SidestageError as error:
         return await organizer_page(request, error)
     raise web.HTTPSeeOther("/organizer?notice=role_revoked")
@@ -191,7 +191,7 @@ async def revoke_role_form(request: web.Request) -> web.Response:
 
 async def import_form(request: web.Request) -> web.Response:
     _require_signed_in(request)
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     form = await request.post()
     upload = form.get("file")
     try:
@@ -211,7 +211,7 @@ async def session_settings_page(
     request: web.Request, error: SidestageError | None = None
 ) -> web.Response:
     _require_signed_in(request)
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     async with request.app[DB]() as db:
         session = await program.get_session(db, path_id(request))
         organizations = await program.list_organizations(db)
@@ -228,7 +228,7 @@ async def session_settings_page(
 
 async def session_settings_form(request: web.Request) -> web.Response:
     _require_signed_in(request)
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     form = await request.post()
     session_id = path_id(request)
     try:

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from sidestage.platform.access.service import Viewer, load_viewer
+from sidestage.platform.access.service import Principal, load_principal
 from sidestage.platform.accounts.service import account_for_token
 from sidestage.platform.errors import Forbidden, InvalidInput
 from sidestage.platform.text import find_nul
@@ -20,12 +20,12 @@ from sidestage.web.keys import (
     CSRF,
     DB,
     LOCALE,
+    PRINCIPAL,
     PROBE_PATHS,
     SETTINGS,
     SOCKET_PATH,
     TIME_ZONE,
     TOKEN,
-    VIEWER,
 )
 from sidestage.web.security import (
     CSRF_COOKIE,
@@ -94,7 +94,7 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(SOCKET_PATH) or request.path in PROBE_PATHS:
         # Engine.IO's own requests: the Socket.IO server identifies the connection once, at
-        # its handshake, and checks the Origin; a viewer per long-polling request would
+        # its handshake, and checks the Origin; a principal per long-polling request would
         # cost two queries each, and its POSTs carry no form to hold a CSRF token.
         return await handler(request)
     token = _bearer(request) or request.cookies.get(SESSION_COOKIE, "")
@@ -105,8 +105,8 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
         cookie=request.cookies.get(LANGUAGE_COOKIE),
         accept=request.headers.get("Accept-Language"),
     )
-    # After the language: with the database away, the error page is in the viewer's.
-    request[VIEWER] = await _viewer(request, token)
+    # After the language: with the database away, the error page is in the person's.
+    request[PRINCIPAL] = await _principal(request, token)
     request[TIME_ZONE] = _time_zone(request)
     request[CSRF] = request.cookies.get(CSRF_COOKIE) or new_csrf_cookie()
     await _check_text(request)
@@ -122,16 +122,16 @@ def _bearer(request: web.Request) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-async def _viewer(request: web.Request, token: str) -> Viewer:
+async def _principal(request: web.Request, token: str) -> Principal:
     if not token:
-        return Viewer(account=None)
+        return Principal(account=None)
     async with request.app[DB]() as db:
         account = await account_for_token(db, token)
-        return await load_viewer(db, account)
+        return await load_principal(db, account)
 
 
 def _time_zone(request: web.Request) -> str:
-    account = request[VIEWER].account
+    account = request[PRINCIPAL].account
     return (
         valid_time_zone(request.query.get("tz"))
         # Older pages wrote the cookie URL-encoded ("America%2FNew_York").

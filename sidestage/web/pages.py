@@ -21,7 +21,7 @@ from sidestage.web import account_pages, manage_pages
 from sidestage.web.api import base_url
 from sidestage.web.api_kit import path_id
 from sidestage.web.i18n import common_time_zones, valid_time_zone
-from sidestage.web.keys import DB, SETTINGS, TIME_ZONE, VIEWER
+from sidestage.web.keys import DB, PRINCIPAL, SETTINGS, TIME_ZONE
 from sidestage.web.render import live_config
 from sidestage.web.security import LANGUAGE_COOKIE, TIME_ZONE_COOKIE, safe_next, set_cookie
 
@@ -48,9 +48,9 @@ async def health(request: web.Request) -> web.Response:
 
 
 def zones(request: web.Request, conference: Conference) -> dict[str, str]:
-    """The conference's zone, and the viewer's when they chose or were detected in another."""
-    viewer_zone = request[TIME_ZONE] or conference.time_zone
-    return {"conference_zone": conference.time_zone, "viewer_zone": viewer_zone}
+    """The conference's zone, and the person's when they chose or were detected in another."""
+    your_zone = request[TIME_ZONE] or conference.time_zone
+    return {"conference_zone": conference.time_zone, "your_zone": your_zone}
 
 
 @aiohttp_jinja2.template("program.html")
@@ -97,15 +97,17 @@ def slots(sessions: Sequence[Session]) -> list[tuple[datetime, list[Session]]]:
 
 @aiohttp_jinja2.template("session.html")
 async def session_page(request: web.Request) -> dict[str, Any]:
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with request.app[DB]() as db:
         session = await program.get_session(db, path_id(request))
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
-        marks = await program.bookmarked_ids(db, viewer.account.id) if viewer.account else set()
+        marks = (
+            await program.bookmarked_ids(db, principal.account.id) if principal.account else set()
+        )
     return {
         "conference": conference,
         "session": session,
-        "may_enter": may_enter(viewer, session),
+        "may_enter": may_enter(principal, session),
         "bookmarked": session.id in marks,
         "now": utcnow(),
         **zones(request, conference),
@@ -113,16 +115,16 @@ async def session_page(request: web.Request) -> dict[str, Any]:
 
 
 async def bookmark_form(request: web.Request) -> web.Response:
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     session_id = path_id(request)
-    if viewer.account is None:
+    if principal.account is None:
         raise web.HTTPSeeOther(f"/login?next=/sessions/{session_id}")
     form = await request.post()
     async with request.app[DB]() as db, db.begin():
         if form.get("action") == "remove":
-            await program.unbookmark(db, viewer.account.id, session_id)
+            await program.unbookmark(db, principal.account.id, session_id)
         else:
-            await program.bookmark(db, viewer.account.id, session_id)
+            await program.bookmark(db, principal.account.id, session_id)
     raise web.HTTPSeeOther(safe_next(str(form.get("next") or ""), f"/sessions/{session_id}"))
 
 
@@ -146,12 +148,12 @@ async def marathon_page(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("agenda.html")
 async def agenda_page(request: web.Request) -> dict[str, Any]:
-    viewer = request[VIEWER]
-    if viewer.account is None:
+    principal = request[PRINCIPAL]
+    if principal.account is None:
         raise Unauthenticated("auth.sign_in_required", "Sign in to keep your own agenda.")
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
-        sessions = await program.agenda(db, viewer.account.id)
+        sessions = await program.agenda(db, principal.account.id)
     return {"conference": conference, "sessions": sessions, **zones(request, conference)}
 
 
@@ -178,13 +180,13 @@ async def session_calendar(request: web.Request) -> web.Response:
 
 
 async def agenda_calendar(request: web.Request) -> web.Response:
-    viewer = request[VIEWER]
-    if viewer.account is None:
+    principal = request[PRINCIPAL]
+    if principal.account is None:
         raise Unauthenticated("auth.sign_in_required", "Sign in to get your agenda.")
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
-        sessions = await program.agenda(db, viewer.account.id)
-    name = f"{conference.title}: {viewer.account.display_name}"
+        sessions = await program.agenda(db, principal.account.id)
+    name = f"{conference.title}: {principal.account.display_name}"
     return _ics(calendar(conference, sessions, base_url(request), name), "my-agenda.ics")
 
 

@@ -13,7 +13,7 @@ from sidestage.platform.errors import NotFound
 from sidestage.platform.program import service as program
 from sidestage.platform.program.models import Session
 from sidestage.realtime.media.recorder import list_recordings
-from sidestage.web.keys import DB, SETTINGS, VIEWER
+from sidestage.web.keys import DB, PRINCIPAL, SETTINGS
 from sidestage.web.pages import zones
 
 MEDIA_TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska"}
@@ -26,7 +26,7 @@ def setup(app: web.Application) -> None:
 
 @aiohttp_jinja2.template("recordings.html")
 async def recordings_page(request: web.Request) -> dict[str, Any]:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     found = list(reversed(list_recordings(request.app[SETTINGS].data_dir)))  # newest first
     ids = {recording.session_id for recording in found}
     async with request.app[DB]() as db:
@@ -36,7 +36,7 @@ async def recordings_page(request: web.Request) -> dict[str, Any]:
 
 
 async def download(request: web.Request) -> web.StreamResponse:
-    access.require_organizer(request[VIEWER])
+    access.require_organizer(request[PRINCIPAL])
     name = request.match_info["name"]
     # Only a name the listing knows is served: nothing else under the data folder.
     for recording in list_recordings(request.app[SETTINGS].data_dir):

@@ -1,4 +1,4 @@
-"""What every page template can use: the viewer, their language, zones and the CSRF token."""
+"""What every page template can use: the principal, their language, zones and the CSRF token."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from sidestage.platform.access.service import Viewer
+from sidestage.platform.access.service import Principal
 from sidestage.platform.program.models import Conference
 from sidestage.web.i18n import LANGUAGE_NAMES, LANGUAGES, Locale
 from sidestage.web.keys import (
@@ -18,10 +18,10 @@ from sidestage.web.keys import (
     CATALOGS,
     CSRF,
     LOCALE,
+    PRINCIPAL,
     SETTINGS,
     SOCKET_PATH,
     TIME_ZONE,
-    VIEWER,
 )
 from sidestage.web.security import CSRF_FIELD, csrf_token
 
@@ -64,7 +64,7 @@ def data_block(element_id: str, value: Any) -> Markup:
 
 def live_config(request: web.Request, conference: Conference) -> dict[str, Any]:
     """What the browser code needs besides the markup: who it is and which clock to show."""
-    account = request[VIEWER].account
+    account = request[PRINCIPAL].account
     return {
         "account_id": account.id if account else None,
         "zone": request[TIME_ZONE] or conference.time_zone,
@@ -87,8 +87,8 @@ async def page_context(request: web.Request) -> dict[str, Any]:
         "_": locale.gettext,
         "gettext": locale.gettext,
         "ngettext": locale.ngettext,
-        "viewer": request.get(VIEWER) or Viewer(account=None),
-        "viewer_zone": request.get(TIME_ZONE) or "",
+        "principal": request.get(PRINCIPAL) or Principal(account=None),
+        "your_zone": request.get(TIME_ZONE) or "",
         "csrf_field": Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf)}">'),
         "csrf_token": csrf,
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],

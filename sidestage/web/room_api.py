@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.access.service import (
-    Viewer,
+    Principal,
     check_session_access,
     inviting_organization,
 )
@@ -25,12 +25,12 @@ from sidestage.rooms.tools import service as tools
 from sidestage.web.api import api
 from sidestage.web.api_kit import path_id
 from sidestage.web.downloads import csv_response
-from sidestage.web.keys import DB, SETTINGS, VIEWER
+from sidestage.web.keys import DB, PRINCIPAL, SETTINGS
 
 
-async def moderated_session(db: AsyncSession, viewer: Viewer, session_id: int) -> Session:
+async def moderated_session(db: AsyncSession, principal: Principal, session_id: int) -> Session:
     session = await get_session(db, session_id)
-    if not viewer.moderates(session):
+    if not principal.moderates(session):
         raise Forbidden("access.forbidden", "Only this session's organizers, hosts and moderators.")
     return session
 
@@ -38,14 +38,14 @@ async def moderated_session(db: AsyncSession, viewer: Viewer, session_id: int) -
 @api.route("GET", "/api/sessions/{id}/attendance", "Attendance figures of a session", tag="rooms")
 async def attendance_report(request: web.Request) -> dict[str, Any]:
     async with request.app[DB]() as db:
-        session = await moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[PRINCIPAL], path_id(request))
         return asdict(await attendance.report(db, session.id))
 
 
 @api.route("GET", "/api/sessions/{id}/attendance.csv", "Attendance intervals as CSV", tag="rooms")
 async def attendance_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
-        session = await moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[PRINCIPAL], path_id(request))
         body = await attendance.report_csv(db, session.id)
         return csv_response(body, f"attendance-{session.id}.csv")
 
@@ -53,7 +53,7 @@ async def attendance_csv(request: web.Request) -> web.Response:
 @api.route("GET", "/api/sessions/{id}/questions.csv", "The session's questions as CSV", tag="rooms")
 async def questions_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
-        session = await moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[PRINCIPAL], path_id(request))
         return csv_response(await qa.questions_csv(db, session.id), f"questions-{session.id}.csv")
 
 
@@ -61,7 +61,7 @@ async def questions_csv(request: web.Request) -> web.Response:
 async def poll_csv(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         poll = await polls.get_poll(db, path_id(request))
-        await moderated_session(db, request[VIEWER], poll.session_id)
+        await moderated_session(db, request[PRINCIPAL], poll.session_id)
         return csv_response(await polls.results_csv(db, poll), f"poll-{poll.id}.csv")
 
 
@@ -70,7 +70,7 @@ async def poll_csv(request: web.Request) -> web.Response:
 )
 async def tool_figures(request: web.Request) -> list[dict[str, Any]]:
     async with request.app[DB]() as db:
-        session = await moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[PRINCIPAL], path_id(request))
         found = await tools.tools_of(db, session.id)
         return [
             {
@@ -91,21 +91,21 @@ def _by_organization(clicks: dict[int | None, int]) -> dict[str, int]:
 async def follow_tool(request: web.Request) -> web.Response:
     """Count the click (and the clicker's inviting partner), then go to the tool. A tool is
     part of its room: whoever may not enter the room gets the room's refusal, uncounted."""
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with transaction(request.app[DB]) as db:
         tool = await tools.get_tool(db, path_id(request))
         session = await get_session(db, tool.session_id)
-        check_session_access(viewer, session)
+        check_session_access(principal, session)
         url = tools.checked_url(tool.url)  # a tool stored before the check was tightened
-        account_id = viewer.account.id if viewer.account else None
-        await tools.click(db, tool, account_id, inviting_organization(viewer, session))
+        account_id = principal.account.id if principal.account else None
+        await tools.click(db, tool, account_id, inviting_organization(principal, session))
     raise web.HTTPFound(url)
 
 
 @api.route("GET", "/api/rtc/ice-servers", "STUN and TURN servers for WebRTC", tag="rooms")
 async def rtc_ice_servers(request: web.Request) -> dict[str, Any]:
     """Short-lived TURN credentials for the caller, beside the STUN servers."""
-    account = request[VIEWER].account
+    account = request[PRINCIPAL].account
     assert account is not None  # the route is for signed-in callers only
     servers = ice_servers(request.app[SETTINGS], account.id, utcnow())
     return {"ice_servers": servers}

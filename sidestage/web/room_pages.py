@@ -1,6 +1,6 @@
 """The live room page and the moderators' console, for one room or all parallel rooms.
 
-The server renders each room's frame, labels and forms in the viewer's language;
+The server renders each room's frame, labels and forms in the person's language;
 ``static/js/room.js`` fills them from ``room.enter`` and keeps them live over Socket.IO.
 """
 
@@ -18,7 +18,7 @@ from sidestage.platform.errors import NotFound, Unauthenticated
 from sidestage.platform.program import service as program
 from sidestage.platform.program.models import Conference, Session
 from sidestage.web.api_kit import path_id
-from sidestage.web.keys import DB, SETTINGS, VIEWER
+from sidestage.web.keys import DB, PRINCIPAL, SETTINGS
 from sidestage.web.pages import slots, zones
 from sidestage.web.render import live_config
 from sidestage.web.room_api import moderated_session
@@ -34,7 +34,7 @@ def setup(app: web.Application) -> None:
 
 
 async def room_page(request: web.Request) -> web.Response:
-    viewer = request[VIEWER]
+    principal = request[PRINCIPAL]
     async with request.app[DB]() as db:
         session = await program.get_session(db, path_id(request))
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
@@ -42,13 +42,13 @@ async def room_page(request: web.Request) -> web.Response:
         raise NotFound("room.not_live", "This session takes place on site; it has no live room.")
     context: dict[str, Any] = {"session": session, "conference": conference}
     context.update(zones(request, conference))
-    if not viewer.signed_in:
+    if not principal.signed_in:
         return aiohttp_jinja2.render_template("room_join.html", request, context)
-    check_session_access(viewer, session)
+    check_session_access(principal, session)
     text_only = _text_only(request)
     context.update(
         text_only=text_only,
-        moderator=viewer.moderates(session),
+        moderator=principal.moderates(session),
         config=live_config(request, conference),
     )
     response = aiohttp_jinja2.render_template("room.html", request, context)
@@ -66,10 +66,10 @@ def _text_only(request: web.Request) -> bool:
 
 
 async def console_page(request: web.Request) -> web.Response:
-    if not request[VIEWER].signed_in:
+    if not request[PRINCIPAL].signed_in:
         raise Unauthenticated("auth.sign_in_required", "Sign in first.")
     async with request.app[DB]() as db:
-        session = await moderated_session(db, request[VIEWER], path_id(request))
+        session = await moderated_session(db, request[PRINCIPAL], path_id(request))
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
     if not session.live:
         raise NotFound("room.not_live", "This session takes place on site; it has no live room.")
@@ -77,13 +77,13 @@ async def console_page(request: web.Request) -> web.Response:
 
 
 async def parallel_console_page(request: web.Request) -> web.Response:
-    viewer = request[VIEWER]
-    if not viewer.signed_in:
+    principal = request[PRINCIPAL]
+    if not principal.signed_in:
         raise Unauthenticated("auth.sign_in_required", "Sign in first.")
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         sessions = await program.list_sessions(db, conference.id)
-    mine = [s for s in sessions if s.live and viewer.moderates(s)]
+    mine = [s for s in sessions if s.live and principal.moderates(s)]
     if not mine:
         raise NotFound("access.not_a_moderator", "You do not moderate any live session.")
     slot_list = slots(mine)

@@ -32,7 +32,7 @@ LOOP: Literal["session"] = "session"
 expect.set_options(timeout=15_000)
 # Visitors whose zone the site already knows: zone.js reloads a first visit once to learn it,
 # which would replace the page under a test's feet.
-VIEWER_ZONE = "Europe/Berlin"
+YOUR_ZONE = "Europe/Berlin"
 
 NewContext = Callable[..., Awaitable[BrowserContext]]
 
@@ -94,7 +94,7 @@ async def new_context(chromium: Browser, site: Site) -> AsyncIterator[NewContext
     contexts: list[BrowserContext] = []
 
     async def open_context(**options: Any) -> BrowserContext:
-        options = {"locale": "en-US", "timezone_id": VIEWER_ZONE, **options}
+        options = {"locale": "en-US", "timezone_id": YOUR_ZONE, **options}
         context = await chromium.new_context(base_url=site.url, **options)
         contexts.append(context)
         zone: str = options["timezone_id"]

@@ -25,7 +25,7 @@ INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass
-class Viewer:
+class Principal:
     """Who is asking, with everything needed to decide what they may do."""
 
     account: Account | None
@@ -77,27 +77,27 @@ class Viewer:
         )
 
 
-async def load_viewer(db: AsyncSession, account: Account | None) -> Viewer:
+async def load_principal(db: AsyncSession, account: Account | None) -> Principal:
     if account is None:
-        return Viewer(account=None)
-    return (await load_viewers(db, [account]))[account.id]
+        return Principal(account=None)
+    return (await load_principals(db, [account]))[account.id]
 
 
-async def load_viewers(db: AsyncSession, accounts: Sequence[Account]) -> dict[int, Viewer]:
-    """Each account's viewer, by account id: two statements however many accounts."""
-    viewers = {account.id: Viewer(account=account) for account in accounts}
-    if not viewers:
-        return viewers
-    ids = {"account_ids": list(viewers)}
+async def load_principals(db: AsyncSession, accounts: Sequence[Account]) -> dict[int, Principal]:
+    """Each account's principal, by account id: two statements however many accounts."""
+    principals = {account.id: Principal(account=account) for account in accounts}
+    if not principals:
+        return principals
+    ids = {"account_ids": list(principals)}
     for grant in await db.scalars(_GRANTS, ids):
-        viewers[grant.account_id].grants.append(grant)
+        principals[grant.account_id].grants.append(grant)
     for account_id, session_id, organization_id in await db.execute(_INVITES, ids):
-        viewer = viewers[account_id]
+        principal = principals[account_id]
         if session_id is not None:
-            viewer.invited_sessions.setdefault(session_id, organization_id)
+            principal.invited_sessions.setdefault(session_id, organization_id)
         else:
-            viewer.invited_organizations.add(organization_id)
-    return viewers
+            principal.invited_organizations.add(organization_id)
+    return principals
 
 
 # Built once: every connection and every signed-in page asks.
@@ -110,50 +110,50 @@ _INVITES = (
 )
 
 
-def inviting_organization(viewer: Viewer, session: Session) -> int | None:
+def inviting_organization(principal: Principal, session: Session) -> int | None:
     """The partner whose invite link brought this person to this session, if any."""
-    if session.id in viewer.invited_sessions:
-        return viewer.invited_sessions[session.id]
-    if session.host_organization_id in viewer.invited_organizations:
+    if session.id in principal.invited_sessions:
+        return principal.invited_sessions[session.id]
+    if session.host_organization_id in principal.invited_organizations:
         return session.host_organization_id
     return None
 
 
-def check_session_access(viewer: Viewer, session: Session) -> None:
-    """Raise unless the viewer may enter this session's room."""
-    if viewer.has_session_role(session):
+def check_session_access(principal: Principal, session: Session) -> None:
+    """Raise unless the principal may enter this session's room."""
+    if principal.has_session_role(session):
         return
-    if session.visibility == Visibility.INVITE_ONLY and not viewer.invited_to(session):
-        if not viewer.signed_in:
+    if session.visibility == Visibility.INVITE_ONLY and not principal.invited_to(session):
+        if not principal.signed_in:
             raise Unauthenticated("session.sign_in_required", "Sign in or use your invite link.")
         raise Forbidden("session.invite_only", "This session admits invited participants only.")
     if session.visibility == Visibility.REGISTERED and not (
-        viewer.registered or viewer.invited_to(session)
+        principal.registered or principal.invited_to(session)
     ):
         raise Unauthenticated(
             "session.registration_required", "Register or sign in to join this session."
         )
 
 
-def may_enter(viewer: Viewer, session: Session) -> bool:
+def may_enter(principal: Principal, session: Session) -> bool:
     try:
-        check_session_access(viewer, session)
+        check_session_access(principal, session)
     except (Forbidden, Unauthenticated):
         return False
     return True
 
 
-def require_organizer(viewer: Viewer) -> None:
-    if not viewer.signed_in:
+def require_organizer(principal: Principal) -> None:
+    if not principal.signed_in:
         raise Unauthenticated("auth.sign_in_required", "Sign in first.")
-    if not viewer.is_organizer:
+    if not principal.is_organizer:
         raise Forbidden("access.forbidden", "Only organizers may do this.")
 
 
-def require_host(viewer: Viewer, organization_id: int) -> None:
-    if not viewer.signed_in:
+def require_host(principal: Principal, organization_id: int) -> None:
+    if not principal.signed_in:
         raise Unauthenticated("auth.sign_in_required", "Sign in first.")
-    if not viewer.hosts(organization_id):
+    if not principal.hosts(organization_id):
         raise Forbidden("access.forbidden", "Only this organization's hosts may do this.")
 
 
@@ -162,14 +162,14 @@ def require_host(viewer: Viewer, organization_id: int) -> None:
 
 async def grant_role(
     db: AsyncSession,
-    viewer: Viewer,
+    principal: Principal,
     account: Account,
     role: Role,
     *,
     organization_id: int | None = None,
     session_id: int | None = None,
 ) -> RoleGrant:
-    require_organizer(viewer)
+    require_organizer(principal)
     await _check_scope(db, role, organization_id, session_id)
     if account.is_guest and role != Role.SPEAKER:
         raise InvalidInput(
@@ -190,7 +190,7 @@ async def grant_role(
         role=role,
         organization_id=organization_id,
         session_id=session_id,
-        granted_by=viewer.account.id if viewer.account else None,
+        granted_by=principal.account.id if principal.account else None,
     )
     db.add(grant)
     await db.flush()
@@ -233,12 +233,16 @@ async def make_organizer(db: AsyncSession, account: Account) -> RoleGrant:
     return grant
 
 
-async def revoke_role(db: AsyncSession, viewer: Viewer, grant_id: int) -> None:
-    require_organizer(viewer)
+async def revoke_role(db: AsyncSession, principal: Principal, grant_id: int) -> None:
+    require_organizer(principal)
     grant = await db.get(RoleGrant, grant_id)
     if grant is None:
         raise NotFound("access.grant_not_found", "There is no such role grant.")
-    if viewer.account and grant.account_id == viewer.account.id and grant.role == Role.ORGANIZER:
+    if (
+        principal.account
+        and grant.account_id == principal.account.id
+        and grant.role == Role.ORGANIZER
+    ):
         raise InvalidInput("access.last_organizer", "You cannot remove your own organizer role.")
     await db.delete(grant)
 
@@ -257,7 +261,7 @@ async def list_grants(db: AsyncSession) -> Sequence[tuple[RoleGrant, Account]]:
 
 async def create_invite(
     db: AsyncSession,
-    viewer: Viewer,
+    principal: Principal,
     organization_id: int,
     *,
     session_id: int | None = None,
@@ -265,11 +269,11 @@ async def create_invite(
     expires_at: datetime | None = None,
     max_uses: int | None = None,
 ) -> Invite:
-    require_host(viewer, organization_id)
+    require_host(principal, organization_id)
     if await db.get(Organization, organization_id) is None:
         raise NotFound("program.organization_not_found", "There is no such organization.")
     if session_id is not None:
-        await _check_invite_session(db, viewer, organization_id, session_id)
+        await _check_invite_session(db, principal, organization_id, session_id)
     if max_uses is not None and not 1 <= max_uses <= 1_000_000:
         raise InvalidInput("invite.bad_max_uses", "An invite may be used 1 to 1,000,000 times.")
     if expires_at is not None and expires_at <= utcnow():
@@ -279,7 +283,7 @@ async def create_invite(
         organization_id=organization_id,
         session_id=session_id,
         label=label.strip()[:200],
-        created_by=viewer.account.id if viewer.account else None,
+        created_by=principal.account.id if principal.account else None,
         expires_at=expires_at,
         max_uses=max_uses,
     )
@@ -289,12 +293,12 @@ async def create_invite(
 
 
 async def _check_invite_session(
-    db: AsyncSession, viewer: Viewer, organization_id: int, session_id: int
+    db: AsyncSession, principal: Principal, organization_id: int, session_id: int
 ) -> None:
     session = await db.get(Session, session_id)
     if session is None:
         raise NotFound("program.session_not_found", "There is no such session.")
-    if session.host_organization_id != organization_id and not viewer.is_organizer:
+    if session.host_organization_id != organization_id and not principal.is_organizer:
         raise Forbidden("access.forbidden", "Invite to your own organization's sessions.")
 
 
@@ -360,11 +364,11 @@ async def _take_one_use(db: AsyncSession, invite: Invite) -> None:
     await db.refresh(invite)
 
 
-async def revoke_invite(db: AsyncSession, viewer: Viewer, invite_id: int) -> Invite:
+async def revoke_invite(db: AsyncSession, principal: Principal, invite_id: int) -> Invite:
     invite = await db.get(Invite, invite_id)
     if invite is None:
         raise NotFound("invite.not_found", "This invite link does not exist.")
-    require_host(viewer, invite.organization_id)
+    require_host(principal, invite.organization_id)
     invite.revoked_at = invite.revoked_at or utcnow()
     return invite
 
@@ -376,8 +380,10 @@ class InviteFigures:
     redemptions: int
 
 
-async def invites_of(db: AsyncSession, viewer: Viewer, organization_id: int) -> list[InviteFigures]:
-    require_host(viewer, organization_id)
+async def invites_of(
+    db: AsyncSession, principal: Principal, organization_id: int
+) -> list[InviteFigures]:
+    require_host(principal, organization_id)
     query = (
         select(Invite, Session.title, func.count(InviteRedemption.id))
         .outerjoin(Session, Session.id == Invite.session_id)

@@ -74,7 +74,7 @@ async def _by_client_id(
 
 async def _check_may_write(ctx: Context, session_id: int) -> None:
     """Mutes, slow mode and the rate limit hold for participants, not for moderators."""
-    if ctx.session is not None and ctx.viewer.moderates(ctx.session):
+    if ctx.session is not None and ctx.principal.moderates(ctx.session):
         return
     await rate_limit(ctx, "chat", *RATE)
     assert ctx.room is not None
@@ -144,7 +144,7 @@ async def delete(ctx: Context, message_id: int) -> None:
     """Authors delete their own messages; moderators delete any."""
     message = await get_message(ctx.db, message_id)
     own = message.account_id == ctx.account.id
-    if not own and not (ctx.session is not None and ctx.viewer.moderates(ctx.session)):
+    if not own and not (ctx.session is not None and ctx.principal.moderates(ctx.session)):
         raise Forbidden("chat.forbidden", "You may delete only your own messages.")
     message.deleted_at = utcnow()
     message.deleted_by = ctx.account.id

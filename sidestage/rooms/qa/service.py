@@ -47,7 +47,7 @@ async def ask(
         if earlier is not None:
             return earlier
     text = clean_text(raw, MAX_LENGTH, "qa")
-    if ctx.session is None or not ctx.viewer.moderates(ctx.session):
+    if ctx.session is None or not ctx.principal.moderates(ctx.session):
         await rate_limit(ctx, "qa", *RATE)
     assert ctx.room is not None
     queued = ctx.room.qa_moderated

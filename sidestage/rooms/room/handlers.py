@@ -58,7 +58,7 @@ async def enter(ctx: Context, p: EnterIn) -> dict[str, Any]:
     if session.id in ctx.connection.rooms:
         _follow_again(ctx, session.id, state["seq"])
     else:
-        await _arrive(ctx, inviting_organization(ctx.viewer, session), state["seq"])
+        await _arrive(ctx, inviting_organization(ctx.principal, session), state["seq"])
     state["count"] = (await ctx.services.presence.counts([session.id]))[session.id]
     return state
 
@@ -95,7 +95,7 @@ async def _arrive(ctx: Context, organization_id: int | None, seq: int) -> None:
     ctx.outbox.on_rollback.append(undo)
     voted = [p for p, s in connection.voted_polls.items() if s == session_id]
     channels = [audience.poll_voters(p) for p in voted]
-    if ctx.viewer.moderates(ctx.session):
+    if ctx.principal.moderates(ctx.session):
         channels.append(audience.moderators(session_id))
     for channel in channels:
         ctx.outbox.after_commit.append(partial(services.transport.join, connection.sid, channel))

@@ -20,7 +20,7 @@ from sidestage.rooms.stage import service as stage
 
 async def room_state(ctx: Context, session: Session, since: int | None) -> dict[str, Any]:
     """The whole room as its snapshot holds it, at the snapshot's number (``seq``)."""
-    moderator = ctx.viewer.moderates(session)
+    moderator = ctx.principal.moderates(session)
     shared = await _snapshot(ctx, session)
     state: dict[str, Any] = {
         **_common(ctx, session, moderator, shared),
@@ -39,7 +39,7 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
 async def resumed_state(ctx: Context, session: Session, since_seq: int) -> dict[str, Any]:
     """What a client that saw the room up to ``since_seq`` lacks besides the room's events
     after it (which follow the answer): the parts that are not events of the room."""
-    moderator = ctx.viewer.moderates(session)
+    moderator = ctx.principal.moderates(session)
     shared = await _snapshot(ctx, session)
     state: dict[str, Any] = {
         **_common(ctx, session, moderator, shared),

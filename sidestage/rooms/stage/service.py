@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform import epochs
 from sidestage.platform.access.models import RoleGrant
-from sidestage.platform.access.service import SESSION_ROLES, load_viewer
+from sidestage.platform.access.service import SESSION_ROLES, load_principal
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.errors import Forbidden, InvalidInput, NotFound
 from sidestage.platform.program.models import Session
@@ -67,7 +67,7 @@ async def put_on(ctx: Context, session: Session, account_id: int) -> None:
     account = await ctx.db.get(Account, account_id)
     if account is None:
         raise NotFound("stage.not_found", "There is no such person.")
-    if not (await load_viewer(ctx.db, account)).has_session_role(session):
+    if not (await load_principal(ctx.db, account)).has_session_role(session):
         raise Forbidden(
             "stage.not_a_speaker", "Only this session's speakers and moderators go on stage."
         )
