@@ -225,7 +225,10 @@ class LiveServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        runner = web.AppRunner(create_app(self.settings))
+        # aiohttp keeps reading a refused body for up to 10 s (lingering_time) so the
+        # client sees the answer; the cleanup at the end waited for that, 10 s per test
+        # that sends one. A second is enough on loopback.
+        runner = web.AppRunner(create_app(self.settings), lingering_time=1.0)
         self.loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())
