@@ -17,7 +17,7 @@ from tests.helpers import guest_token, user_with_role
 from tests.live import Client
 from tests.rooms_world import World
 
-PARTICIPANTS = {"invited", "speaker", "moderator", "host", "organizer"}
+PARTICIPANTS = {"invited", "speaker", "captioner", "moderator", "host", "organizer"}
 MODERATORS = {"moderator", "host", "organizer"}
 EVERYONE = PARTICIPANTS | {"outsider", "member", "other_moderator"}
 TABLES = [getattr(room_tables, name) for name in room_tables.__all__]
@@ -32,6 +32,7 @@ async def _people(world: World) -> dict[str, Client]:
         "member": await world.with_role(Role.SPEAKER, session_id=other.id),  # registered, not here
         "invited": await world.invited_guest(s),
         "speaker": await world.with_role(Role.SPEAKER, session_id=s.id),
+        "captioner": await world.with_role(Role.CAPTIONER, session_id=s.id),
         "moderator": await world.with_role(Role.MODERATOR, session_id=s.id),
         "other_moderator": await world.with_role(Role.MODERATOR, session_id=other.id),
         "host": await world.with_role(Role.HOST, organization_id=s.host_organization_id),
@@ -156,6 +157,12 @@ CASES: dict[str, tuple[set[str], Payload]] = {
     "tool.launch": (
         MODERATORS,
         lambda f, c: _const({**f.room, "title": "T", "url": "https://t.org"}),
+    ),
+    "caption.send": (
+        MODERATORS | {"captioner"},
+        lambda f, c: _const(
+            {**f.room, "language": f.world.closed.caption_languages[0], "text": "Hello"}
+        ),
     ),
     "stage.put_on": (MODERATORS, lambda f, c: _wrap(f.speaker(), "account_id", **f.room)),
     "stage.take_off": (MODERATORS, _target),

@@ -1,5 +1,6 @@
 """Importing this module registers every live-room command in ``commands.registry``."""
 
+from sidestage.rooms.captions import handlers as captions  # noqa: F401
 from sidestage.rooms.chat import handlers as chat  # noqa: F401
 from sidestage.rooms.commands import registry
 from sidestage.rooms.polls import handlers as polls  # noqa: F401

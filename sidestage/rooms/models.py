@@ -1,6 +1,7 @@
 """Every live-room table, imported in one place for Alembic and tests."""
 
 from sidestage.rooms.attendance.models import AttendanceInterval
+from sidestage.rooms.captions.models import CaptionLine
 from sidestage.rooms.chat.models import ChatMessage, ChatMute
 from sidestage.rooms.feed.models import RoomEvent, RoomSequence
 from sidestage.rooms.polls.models import Poll, PollBallot, PollChoice
@@ -11,6 +12,7 @@ from sidestage.rooms.tools.models import Tool, ToolClick
 
 __all__ = [
     "AttendanceInterval",
+    "CaptionLine",
     "ChatMessage",
     "ChatMute",
     "Poll",

@@ -18,7 +18,15 @@ from sidestage.platform.metrics import Metrics
 from sidestage.platform.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from sidestage.platform.settings import Settings
 from sidestage.realtime.server import install as install_realtime
-from sidestage.web import api, ops, pages, recording_pages, room_api, room_pages
+from sidestage.web import (
+    api,
+    caption_api,  # noqa: F401  (its routes join the API on import)
+    ops,
+    pages,
+    recording_pages,
+    room_api,
+    room_pages,
+)
 from sidestage.web.assets import Assets
 from sidestage.web.errors import error_middleware
 from sidestage.web.i18n import BrowserStrings, Catalogs

@@ -47,6 +47,8 @@ ROLE_LABELS = {
     "moderator": N_("Moderator"),
     "speaker": N_("Speaker"),
     "chair": N_("Chair"),
+    "interpreter": N_("Interpreter"),
+    "captioner": N_("Captioner"),
 }
 
 

@@ -15,6 +15,8 @@ class Role(enum.StrEnum):
     MODERATOR = "moderator"  # one session, or every session when unscoped
     SPEAKER = "speaker"  # one session
     CHAIR = "chair"  # one session
+    INTERPRETER = "interpreter"  # one session: speaks on an interpretation channel
+    CAPTIONER = "captioner"  # one session: sends its live captions
 
 
 class RoleGrant(Base):

@@ -20,7 +20,7 @@ from sidestage.platform.db import utcnow
 from sidestage.platform.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from sidestage.platform.program.models import Organization, Session, Visibility
 
-SESSION_ROLES = {Role.SPEAKER, Role.CHAIR}
+SESSION_ROLES = {Role.SPEAKER, Role.CHAIR, Role.INTERPRETER, Role.CAPTIONER}
 INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -64,6 +64,19 @@ class Principal:
     def moderates_any(self) -> bool:
         """Whether some room is theirs to moderate (the console is worth showing them)."""
         return any(g.role in (Role.ORGANIZER, Role.HOST, Role.MODERATOR) for g in self.grants)
+
+    def captions(self, session: Session) -> bool:
+        """May send the session's live captions: its captioners and moderators."""
+        return self.moderates(session) or self._holds(Role.CAPTIONER, session)
+
+    def may_go_on_stage(self, session: Session) -> bool:
+        """Its speakers and chairs, and those who moderate it."""
+        return self.moderates(session) or any(
+            self._holds(role, session) for role in (Role.SPEAKER, Role.CHAIR)
+        )
+
+    def _holds(self, role: Role, session: Session) -> bool:
+        return any(g.role == role and g.session_id == session.id for g in self.grants)
 
     def has_session_role(self, session: Session) -> bool:
         return self.moderates(session) or any(

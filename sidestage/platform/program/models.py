@@ -145,7 +145,10 @@ class Session(Base):
     description: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20), default=SessionKind.THEMATIC)
     type: Mapped[str | None] = mapped_column(String(100))
-    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)  # the floor's
+    # Offered to participants: simultaneous interpretation channels and live captions.
+    interpretation_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    caption_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     visibility: Mapped[str] = mapped_column(String(20), default=Visibility.PUBLIC)

@@ -185,6 +185,8 @@ def _session_meta(session: Session, stream: bool) -> dict[str, Any]:
         "host": session.host.slug if session.host else None,
         "stream_url": session.stream_url if stream else None,
         "languages": session.languages,
+        "interpretation_languages": session.interpretation_languages,
+        "caption_languages": session.caption_languages,
         "title_translations": session.title_translations,
         "abstract_translations": session.abstract_translations,
     }

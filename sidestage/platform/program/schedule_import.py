@@ -273,6 +273,8 @@ class _Merger:
         session.type = event.type
         session.kind = extra.kind or kind_for(event.type)
         session.languages = extra.languages or split_languages(event.language)
+        session.interpretation_languages = list(dict.fromkeys(extra.interpretation_languages))
+        session.caption_languages = list(dict.fromkeys(extra.caption_languages))
         session.starts_at = event.date.astimezone(UTC)
         session.ends_at = event.ends.astimezone(UTC)
         session.do_not_record = bool(event.do_not_record)

@@ -25,6 +25,9 @@ def _web_url(value: str | None) -> str | None:
 
 
 WebUrl = Annotated[str | None, AfterValidator(_web_url)]
+# A language tag as BCP 47 writes the common ones: "ar", "fr", "es-419", "zh-Hans".
+LANGUAGE_TAG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+Language = Annotated[str, Field(pattern=LANGUAGE_TAG, max_length=16)]
 
 
 class _Strict(BaseModel):
@@ -44,7 +47,9 @@ class SessionMeta(_Strict):
     capacity: int | None = Field(default=None, ge=1)
     host: str | None = None
     stream_url: WebUrl = None
-    languages: list[str] = []
+    languages: list[str] = []  # spoken on the floor
+    interpretation_languages: list[Language] = Field(default=[], max_length=12)
+    caption_languages: list[Language] = Field(default=[], max_length=12)
     title_translations: Translations = {}
     abstract_translations: Translations = {}
 

@@ -6,9 +6,10 @@ room, at one number of the room's feed, good while the room's epoch lasts
 (``platform/epochs.py``): a poll opened or closed, a tool shared, a question asked,
 moderated or upvoted, a message deleted, a change on stage moves it on. New chat does
 not: the snapshot is brought forward by the messages this process delivered to the room
-(``chat.posted`` events, numbered right after it), so a room that chats through a join
-storm is not read again for every message. Read again it is when other events came
-between, or when this process no longer keeps them.
+(``chat.posted`` events, numbered right after it), and so are its captions
+(``caption.added``), so a room that chats or is captioned through a join storm is not read
+again for every line. Read again it is when other events came between, or when this
+process no longer keeps them.
 
 It also knows who has something of their own here (a question in the queue, an upvote),
 so that only those people's entries read more; their own ballots and the tallies they
@@ -25,6 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.epochs import Copies, Epoch, Kept
+from sidestage.rooms.captions import events as caption_events
+from sidestage.rooms.captions import service as captions_service
+from sidestage.rooms.captions.models import CaptionLine
 from sidestage.rooms.chat import events as chat_events
 from sidestage.rooms.chat import service as chat
 from sidestage.rooms.chat.models import ChatMessage
@@ -56,6 +60,7 @@ class RoomSnapshot:
     queued_by: frozenset[int]  # people with a question waiting for a moderator
     upvoters: frozenset[int]  # people who upvoted a question here
     speakers: list[OnStage]  # the stage's lineup
+    captions: dict[str, list[Json]]  # per language, the recent lines, oldest first, as sent
     seq: int = 0  # the number of the room's last event this snapshot holds
 
     def open_poll(self, poll_id: int) -> Poll | None:
@@ -73,6 +78,7 @@ KEPT = (
     Kept(Poll, room="session_id"),
     Kept(Tool, room="session_id"),
     Kept(StageSpeaker, room="session_id"),
+    Kept(CaptionLine, inserts=False, room="session_id"),
 )
 # Also read, and followed otherwise: upvotes move the room's epoch by hand (their rows
 # do not name the room, ``qa/service.py``); speakers' names move with every account
@@ -100,7 +106,7 @@ class RoomSnapshots:
         later = self._delivered_after(session_id, snapshot.seq)
         if later == []:
             return snapshot
-        forward = _with_chat(snapshot, later) if later is not None else None
+        forward = _brought_forward(snapshot, later) if later is not None else None
         if forward is None:
             self._copies.forget(session_id, snapshot)
             return await self._copies.get(db, session_id, epoch)
@@ -108,13 +114,23 @@ class RoomSnapshots:
         return forward
 
 
-def _with_chat(snapshot: RoomSnapshot, later: list[Numbered]) -> RoomSnapshot | None:
-    """``snapshot`` with the messages of ``later`` (the events right after it) added, or
-    None when another kind of event is among them."""
-    if any(event.name != "chat.posted" for event in later):
+FOLDED = ("chat.posted", "caption.added")  # the events a snapshot is brought forward by
+
+
+def _brought_forward(snapshot: RoomSnapshot, later: list[Numbered]) -> RoomSnapshot | None:
+    """``snapshot`` with the messages and caption lines of ``later`` (the events right
+    after it) added, or None when another kind of event is among them."""
+    if any(event.name not in FOLDED for event in later):
         return None
-    added = [{k: v for k, v in event.data.items() if k != "seq"} for event in later]
-    return replace(snapshot, chat=(snapshot.chat + added)[-chat.PAGE :], seq=later[-1].seq)
+    chat_lines, captions = list(snapshot.chat), dict(snapshot.captions)
+    for event in later:
+        sent = {k: v for k, v in event.data.items() if k != "seq"}
+        if event.name == "chat.posted":
+            chat_lines.append(sent)
+        else:
+            lines = captions.get(sent["language"], [])
+            captions[sent["language"]] = (lines + [sent])[-captions_service.RECENT :]
+    return replace(snapshot, chat=chat_lines[-chat.PAGE :], captions=captions, seq=later[-1].seq)
 
 
 async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
@@ -132,6 +148,10 @@ async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
         seq=seq,
         chat=[m for m in snapshot.chat if ("chat.posted", m["id"]) not in added],
         tools=[t for t in snapshot.tools if ("tool.launched", t["id"]) not in added],
+        captions={
+            language: [c for c in lines if ("caption.added", c["id"]) not in added]
+            for language, lines in snapshot.captions.items()
+        },
     )
 
 
@@ -159,4 +179,8 @@ async def _read_rows(db: AsyncSession, session_id: int) -> RoomSnapshot:
         queued_by=frozenset(q.account_id for q in questions if q.status == QuestionStatus.PENDING),
         upvoters=frozenset(await qa.upvoters(db, session_id)),
         speakers=await stage.speakers(db, session_id),
+        captions={
+            language: [caption_events.added(line).model_dump(mode="json") for line in lines]
+            for language, lines in (await captions_service.recent(db, session_id)).items()
+        },
     )

@@ -30,6 +30,7 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
         "upvoted": await _upvoted(ctx, session.id, shared),
         "tools": list(shared.tools),
         "stage": await _stage(ctx, session.id, shared),
+        "captions": {language: list(lines) for language, lines in shared.captions.items()},
     }
     if moderator:
         state["moderation"] = await _moderation(ctx, session, state["questions"])
@@ -72,6 +73,12 @@ def _common(
             "slow_mode": ctx.room.slow_mode_seconds,
             "qa_moderated": ctx.room.qa_moderated,
         },
+        "languages": {
+            "floor": list(session.languages),
+            "interpretation": list(session.interpretation_languages),
+            "captions": list(session.caption_languages),
+        },
+        "may_caption": ctx.principal.captions(session),
     }
 
 

@@ -67,7 +67,7 @@ async def put_on(ctx: Context, session: Session, account_id: int) -> None:
     account = await ctx.db.get(Account, account_id)
     if account is None:
         raise NotFound("stage.not_found", "There is no such person.")
-    if not (await load_principal(ctx.db, account)).has_session_role(session):
+    if not (await load_principal(ctx.db, account)).may_go_on_stage(session):
         raise Forbidden(
             "stage.not_a_speaker", "Only this session's speakers and moderators go on stage."
         )
