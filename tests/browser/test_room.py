@@ -45,7 +45,8 @@ async def entered(page: Page) -> None:
 
 
 def chat_log(page: Page):  # type: ignore[no-untyped-def]
-    return page.get_by_role("log")
+    """The chat's log (the transcript of captions is another), in any language."""
+    return page.get_by_role("log").filter(has=page.locator("[data-part=chat]"))
 
 
 async def say(page: Page, text: str) -> None:

@@ -5,6 +5,7 @@
 import { pageData, part } from "./dom.js";
 import { _, number } from "./i18n.js";
 import { Gate, command, commandThrough, connect, watchConnection } from "./live.js";
+import { Captions } from "./captions.js";
 import { Chat } from "./chat.js";
 import { Polls } from "./polls.js";
 import { Questions } from "./questions.js";
@@ -31,6 +32,7 @@ class Room {
     this.questions = new Questions(root, this);
     this.tools = new Tools(root, this);
     this.stage = new Stage(root, this);
+    this.captions = new Captions(root, this);
     this.wireModeration();
   }
 
@@ -68,6 +70,7 @@ class Room {
     this.questions.entered(state.questions, state.upvoted, state.moderation && state.moderation.queue);
     this.tools.entered(state.tools);
     this.stage.entered(state.stage, state.moderation);
+    this.captions.entered(state.captions, state.languages, state.may_caption);
     this.chat.slowMode(state.settings.slow_mode);
     this.questions.moderated(state.settings.qa_moderated);
     this.count(state.count);
@@ -154,6 +157,7 @@ const EVENTS = {
   "qa.queue_changed": (room, data) => room.questions.moderated(data.moderated),
   "tool.launched": (room, data) => room.tools.add(data),
   "stage.changed": (room, data) => room.stage.changed(data),
+  "caption.added": (room, data) => room.captions.add(data),
   "room.count_changed": (room, data) => room.count(data.count),
   "room.removed": (room) => { room.notice(_("A moderator removed you from this room.")); room.leaveForGood(); },
 };
