@@ -341,3 +341,63 @@ async def test_a_session_page_gives_the_abstract_in_the_readers_language(client,
     assert session.abstract_translations["ar"] in arabic
     english = await (await client.get(f"/sessions/{session.id}?lang=en")).text()
     assert session.abstract_translations["ar"] not in english
+
+
+async def test_a_host_sets_the_languages_of_its_own_sessions_only(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    """Floor, interpretation and caption languages: the session page shows them, the export
+    carries them, and a host of another partner may not change them."""
+    from multidict import MultiDict
+
+    await load_demo_program(db)
+    async with db() as s:
+        hosted = await s.scalar(
+            select(Session).where(Session.host_organization_id.is_not(None)).limit(1)
+        )
+        other = await s.scalar(
+            select(Session).where(
+                Session.host_organization_id.is_not(None),
+                Session.host_organization_id != hosted.host_organization_id,  # type: ignore[union-attr]
+            )
+        )
+    assert hosted is not None and other is not None
+    await _signed_in_host(client, db, hosted.host_organization_id)  # type: ignore[arg-type]
+    token = await csrf_from(client, f"/organizer/sessions/{hosted.id}")
+    page = await (await client.get(f"/organizer/sessions/{hosted.id}")).text()
+    assert 'name="captions"' in page and 'name="kind"' not in page  # languages only, for hosts
+    form = MultiDict(
+        [("csrf_token", token), ("floor", "fr"), ("interpretation", "ar"), ("interpretation", "en")]
+        + [("captions", "fr"), ("captions", "ar")]
+    )
+    url = f"/organizer/sessions/{hosted.id}/languages"
+    saved = await client.post(url, data=form, allow_redirects=False)
+    assert saved.status == 303, await saved.text()
+    async with db() as s:
+        changed = await s.get(Session, hosted.id)
+    assert changed is not None
+    assert changed.languages == ["fr"]
+    assert changed.interpretation_languages == ["ar", "en"]
+    assert changed.caption_languages == ["fr", "ar"]
+    shown = await (await client.get(f"/sessions/{hosted.id}?lang=en")).text()
+    assert "Interpretation" in shown and "Captions" in shown and "Arabic" in shown
+    # Followed in English through its interpreters: the program's English filter keeps it.
+    listed = f'href="/sessions/{hosted.id}"'
+    in_english = await client.get(f"/program?day={hosted.day_id}&language=en")
+    assert listed in await in_english.text()
+    in_spanish = await client.get(f"/program?day={hosted.day_id}&language=es")
+    assert listed not in await in_spanish.text()
+
+    bad = MultiDict([("csrf_token", token), ("captions", "not a language")])
+    refused = await client.post(url, data=bad)
+    assert refused.status == 400 and "Choose languages from the list." in await refused.text()
+    elsewhere = await client.post(
+        f"/organizer/sessions/{other.id}/languages", data=MultiDict([("csrf_token", token)])
+    )
+    assert elsewhere.status == 403
+    async with db() as s:
+        untouched = await s.get(Session, other.id)
+    assert untouched is not None and untouched.caption_languages == other.caption_languages
+
+    exported = json.loads(await (await client.get("/api/program/export")).text())
+    meta = exported["schedule"]["conference"]["meta"]["sidestage"]["sessions"][changed.guid]
+    assert meta["interpretation_languages"] == ["ar", "en"]
+    assert meta["caption_languages"] == ["fr", "ar"]

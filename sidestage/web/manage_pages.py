@@ -15,7 +15,7 @@ from sidestage.platform.accounts import service as accounts
 from sidestage.platform.db import transaction, utcnow
 from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unauthenticated
 from sidestage.platform.program import service as program
-from sidestage.platform.program.models import Organization, SessionKind, Visibility
+from sidestage.platform.program.models import Conference, Organization, SessionKind, Visibility
 from sidestage.platform.program.schedule_format import parse_schedule
 from sidestage.rooms.attendance.figures import host_figures
 from sidestage.web import dashboard_pages
@@ -36,6 +36,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/organizer/import", import_form)
     app.router.add_get(r"/organizer/sessions/{id:\d+}", session_settings_page)
     app.router.add_post(r"/organizer/sessions/{id:\d+}", session_settings_form)
+    app.router.add_post(r"/organizer/sessions/{id:\d+}/languages", session_languages_form)
     dashboard_pages.setup(app)
 
 
@@ -211,15 +212,24 @@ async def session_settings_page(
     request: web.Request, error: SidestageError | None = None
 ) -> web.Response:
     _require_signed_in(request)
-    access.require_organizer(request[PRINCIPAL])
     async with request.app[DB]() as db:
         session = await program.get_session(db, path_id(request))
+        access.require_host(request[PRINCIPAL], session.host_organization_id or 0)
         organizations = await program.list_organizations(db)
+        conference = await db.get(Conference, session.conference_id)
+        assert conference is not None  # a session's conference outlives it
     context = {
         "session": session,
         "organizations": organizations,
         "kinds": list(SessionKind),
         "visibilities": list(Visibility),
+        "organizer": request[PRINCIPAL].is_organizer,  # hosts set the languages only
+        "language_choices": list(
+            dict.fromkeys(
+                [*conference.languages, *session.languages]
+                + [*session.interpretation_languages, *session.caption_languages]
+            )
+        ),
         "error": error,
     }
     status = error.status if error else 200
@@ -244,6 +254,26 @@ async def session_settings_form(request: web.Request) -> web.Response:
     except SidestageError as error:
         return await session_settings_page(request, error)
     raise web.HTTPSeeOther(f"/sessions/{session_id}")
+
+
+async def session_languages_form(request: web.Request) -> web.Response:
+    """Organizers, and the partner hosting the session, set the languages it offers."""
+    _require_signed_in(request)
+    form = await request.post()
+    session_id = path_id(request)
+    chosen = {name: [str(v) for v in form.getall(name, [])] for name in LANGUAGE_FIELDS}
+    try:
+        async with transaction(request.app[DB]) as db:
+            session = await program.get_session(db, session_id)
+            access.require_host(request[PRINCIPAL], session.host_organization_id or 0)
+            languages = program.SessionLanguages(**chosen)
+            await program.update_session_languages(db, session_id, languages)
+    except SidestageError as error:
+        return await session_settings_page(request, error)
+    raise web.HTTPSeeOther(f"/sessions/{session_id}")
+
+
+LANGUAGE_FIELDS = ("floor", "interpretation", "captions")
 
 
 def _choice(kind: type[StrEnumT], raw: object) -> StrEnumT:

@@ -71,7 +71,7 @@ async def program_page(request: web.Request) -> dict[str, Any]:
         "filters": filters,
         "tracks": tracks,
         "kinds": list(SessionKind),
-        "session_languages": sorted({code for s in all_sessions for code in s.languages}),
+        "session_languages": sorted({code for s in all_sessions for code in s.followable_in}),
         "shown": len(shown),
         **zones(request, conference),
     }
@@ -82,7 +82,7 @@ def _filters(request: web.Request) -> dict[str, str]:
 
 
 def _matches(session: Session, filters: dict[str, str]) -> bool:
-    if filters["language"] and filters["language"] not in session.languages:
+    if filters["language"] and filters["language"] not in session.followable_in:
         return False
     if filters["track"] and (session.track is None or session.track.slug != filters["track"]):
         return False

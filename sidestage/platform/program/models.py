@@ -166,6 +166,15 @@ class Session(Base):
     )
 
     @property
+    def followable_in(self) -> list[str]:
+        """Every language one can follow the session in: spoken, interpreted or captioned."""
+        return list(
+            dict.fromkeys(
+                [*self.languages, *self.interpretation_languages, *self.caption_languages]
+            )
+        )
+
+    @property
     def live(self) -> bool:
         """Sessions in an online room are live rooms; the others happen on site."""
         return self.room is not None and self.room.online

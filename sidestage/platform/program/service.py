@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from sidestage.platform.program.schedule_import import (
     import_schedule,
     normalize_acronym,
 )
+from sidestage.platform.program.sidestage_meta import LANGUAGE_TAG
 from sidestage.platform.text import is_web_url
 
 _SESSION_DETAILS = (
@@ -220,6 +222,35 @@ async def update_session_settings(
     session.stream_url = settings.stream_url or None
     await db.flush()
     return await get_session(db, session_id)
+
+
+@dataclass(frozen=True)
+class SessionLanguages:
+    """Spoken on the floor, offered as interpretation channels, offered as captions."""
+
+    floor: list[str]
+    interpretation: list[str]
+    captions: list[str]
+
+
+LANGUAGES_AT_MOST = 12
+
+
+async def update_session_languages(
+    db: AsyncSession, session_id: int, languages: SessionLanguages
+) -> Session:
+    """Set a session's languages; the caller has checked that an organizer or its host asks."""
+    session = await get_session(db, session_id)
+    for chosen in (languages.floor, languages.interpretation, languages.captions):
+        if len(chosen) > LANGUAGES_AT_MOST:
+            raise InvalidInput("program.bad_language", "At most 12 languages of each kind.")
+        if any(not re.fullmatch(LANGUAGE_TAG, code) for code in chosen):
+            raise InvalidInput("program.bad_language", "Choose languages from the list.")
+    session.languages = list(dict.fromkeys(languages.floor))
+    session.interpretation_languages = list(dict.fromkeys(languages.interpretation))
+    session.caption_languages = list(dict.fromkeys(languages.captions))
+    await db.flush()
+    return session
 
 
 async def import_into_served(
