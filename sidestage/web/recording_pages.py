@@ -1,4 +1,5 @@
-"""The stage's recordings, for organizers: one file per session, listed and downloaded."""
+"""The stage's recordings, for organizers: one file per session, listed and downloaded,
+with the session's captions beside it (WebVTT timed to the recording, per language)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sidestage.platform.errors import NotFound
 from sidestage.platform.program import service as program
 from sidestage.platform.program.models import Session
 from sidestage.realtime.media.recorder import list_recordings
+from sidestage.rooms.captions import service as captions
 from sidestage.web.keys import DB, PRINCIPAL, SETTINGS
 from sidestage.web.pages import zones
 
@@ -32,7 +34,13 @@ async def recordings_page(request: web.Request) -> dict[str, Any]:
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         sessions = {s.id: s for s in await db.scalars(select(Session).where(Session.id.in_(ids)))}
-    return {"recordings": found, "sessions": sessions, **zones(request, conference)}
+        captioned = await captions.captioned(db, list(ids))
+    return {
+        "recordings": found,
+        "sessions": sessions,
+        "captioned": captioned,
+        **zones(request, conference),
+    }
 
 
 async def download(request: web.Request) -> web.StreamResponse:

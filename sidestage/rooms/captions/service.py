@@ -73,8 +73,20 @@ async def recent(db: AsyncSession, session_id: int) -> dict[str, list[CaptionLin
 
 
 async def _languages_used(db: AsyncSession, session_id: int) -> list[str]:
-    query = select(CaptionLine.language).where(CaptionLine.session_id == session_id).distinct()
-    return sorted((await db.scalars(query)).all())
+    return (await captioned(db, [session_id])).get(session_id, [])
+
+
+async def captioned(db: AsyncSession, session_ids: list[int]) -> dict[int, list[str]]:
+    """For each of these sessions that has captions, the languages it has lines in."""
+    query = (
+        select(CaptionLine.session_id, CaptionLine.language)
+        .where(CaptionLine.session_id.in_(session_ids))
+        .distinct()
+    )
+    found: dict[int, list[str]] = defaultdict(list)
+    for session_id, language in sorted(await db.execute(query)):
+        found[session_id].append(language)
+    return dict(found)
 
 
 async def transcript(db: AsyncSession, session_id: int, language: str) -> list[CaptionLine]:
