@@ -401,3 +401,46 @@ async def test_a_host_sets_the_languages_of_its_own_sessions_only(client: TestCl
     meta = exported["schedule"]["conference"]["meta"]["sidestage"]["sessions"][changed.guid]
     assert meta["interpretation_languages"] == ["ar", "en"]
     assert meta["caption_languages"] == ["fr", "ar"]
+
+
+async def test_places_tracks_and_calendars_are_in_the_readers_language(
+    client: TestClient, db
+) -> None:  # type: ignore[no-untyped-def]
+    """Room and track names, and the titles, abstracts and places in iCalendar files, are
+    given in the reader's language where the program translates them (meta.sidestage)."""
+    from icalendar import Calendar
+
+    await load_demo_program(db)
+    from sqlalchemy.orm import selectinload
+
+    async with db() as s:
+        loaded = select(Session).options(selectinload(Session.room), selectinload(Session.track))
+        every = (await s.scalars(loaded.order_by(Session.id))).all()
+    session = next(
+        s for s in every if s.room and s.track and s.title_translations.get("ar") and s.abstract
+    )
+    room_ar = session.room.name_translations["ar"]  # type: ignore[union-attr]
+    track_ar = session.track.name_translations["ar"]  # type: ignore[union-attr]
+    page = await (await client.get(f"/sessions/{session.id}?lang=ar")).text()
+    assert room_ar in page and track_ar in page
+    program = await (await client.get(f"/program?day={session.day_id}")).text()  # lang cookie
+    assert track_ar in program
+
+    arabic = Calendar.from_ical(await (await client.get(f"/sessions/{session.id}.ics")).read())
+    (event,) = arabic.walk("VEVENT")
+    assert str(event["summary"]) == session.title_translations["ar"]
+    assert event["summary"].params["LANGUAGE"] == "ar"
+    assert str(event["location"]) == room_ar
+    assert track_ar in [str(c) for c in event["categories"].cats]
+    assert str(arabic["x-wr-calname"]) == session.title_translations["ar"]
+
+    english = await client.get(f"/sessions/{session.id}.ics?lang=en")
+    (original,) = Calendar.from_ical(await english.read()).walk("VEVENT")
+    assert str(original["summary"]) == session.title
+    assert "LANGUAGE" not in original["summary"].params
+    assert str(original["location"]) == session.room.name  # type: ignore[union-attr]
+
+    exported = json.loads(await (await client.get("/api/program/export")).text())
+    meta = exported["schedule"]["conference"]["meta"]["sidestage"]
+    assert meta["room_translations"][session.room.name]["ar"] == room_ar  # type: ignore[union-attr]
+    assert meta["track_translations"][session.track.name]["ar"] == track_ar  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ from sidestage.web import account_pages, manage_pages
 from sidestage.web.api import base_url
 from sidestage.web.api_kit import path_id
 from sidestage.web.i18n import common_time_zones, valid_time_zone
-from sidestage.web.keys import DB, PRINCIPAL, SETTINGS, TIME_ZONE
+from sidestage.web.keys import DB, LOCALE, PRINCIPAL, SETTINGS, TIME_ZONE
 from sidestage.web.render import live_config
 from sidestage.web.security import LANGUAGE_COOKIE, TIME_ZONE_COOKIE, safe_next, set_cookie
 
@@ -167,7 +167,8 @@ async def program_calendar(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         sessions = await program.list_sessions(db, conference.id)
-    body = calendar(conference, sessions, base_url(request), conference.title)
+    title = _in_reader(request, conference.title, conference.title_translations)
+    body = calendar(conference, sessions, base_url(request), title, request[LOCALE].code)
     return _ics(body, f"{conference.acronym}.ics")
 
 
@@ -175,7 +176,8 @@ async def session_calendar(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         session = await program.get_session(db, path_id(request))
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
-    body = calendar(conference, [session], base_url(request), session.title)
+    title = _in_reader(request, session.title, session.title_translations)
+    body = calendar(conference, [session], base_url(request), title, request[LOCALE].code)
     return _ics(body, f"session-{session.id}.ics")
 
 
@@ -186,8 +188,14 @@ async def agenda_calendar(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         sessions = await program.agenda(db, principal.account.id)
-    name = f"{conference.title}: {principal.account.display_name}"
-    return _ics(calendar(conference, sessions, base_url(request), name), "my-agenda.ics")
+    title = _in_reader(request, conference.title, conference.title_translations)
+    name = f"{title}: {principal.account.display_name}"
+    language = request[LOCALE].code
+    return _ics(calendar(conference, sessions, base_url(request), name, language), "my-agenda.ics")
+
+
+def _in_reader(request: web.Request, original: str, translations: dict[str, str]) -> str:
+    return (translations or {}).get(request[LOCALE].code) or original
 
 
 @aiohttp_jinja2.template("settings.html")

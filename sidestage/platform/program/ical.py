@@ -1,4 +1,6 @@
-"""The program as iCalendar, for calendar apps: whole program, one session, one agenda."""
+"""The program as iCalendar, for calendar apps: whole program, one session, one agenda,
+with titles, abstracts, places and tracks in the reader's language where the program has
+them (``language``), and the originals otherwise."""
 
 from __future__ import annotations
 
@@ -12,7 +14,11 @@ from sidestage.platform.program.models import Conference, Session
 
 
 def calendar(
-    conference: Conference, sessions: Sequence[Session], base_url: str, name: str
+    conference: Conference,
+    sessions: Sequence[Session],
+    base_url: str,
+    name: str,
+    language: str | None = None,
 ) -> bytes:
     cal = Calendar()
     cal.add("prodid", f"-//Sidestage//{sidestage.__version__}//EN")
@@ -22,22 +28,37 @@ def calendar(
     cal.add("x-wr-timezone", conference.time_zone)
     stamp = utcnow()
     for session in sessions:
-        cal.add_component(_event(session, base_url, stamp))
+        cal.add_component(_event(session, base_url, stamp, language))
     return cal.to_ical()
 
 
-def _event(session: Session, base_url: str, stamp: object) -> Event:
+def _add_text(
+    event: Event, name: str, language: str | None, original: str, translations: dict[str, str]
+) -> None:
+    """The property in ``language`` (marked with RFC 5545's LANGUAGE) if translated."""
+    translated = (translations or {}).get(language) if language else None
+    if language and translated:
+        event.add(name, translated, parameters={"LANGUAGE": language})
+    elif original:
+        event.add(name, original)
+
+
+def _event(session: Session, base_url: str, stamp: object, language: str | None) -> Event:
     url = f"{base_url.rstrip('/')}/sessions/{session.id}"
     event = Event()
     event.add("uid", f"{session.guid}@sidestage")
     event.add("dtstamp", stamp)
     event.add("dtstart", session.starts_at)
     event.add("dtend", session.ends_at)
-    event.add("summary", session.title)
-    event.add("description", "\n\n".join(filter(None, [session.abstract, url])))
+    _add_text(event, "summary", language, session.title, session.title_translations)
+    abstracts = {code: f"{text}\n\n{url}" for code, text in session.abstract_translations.items()}
+    original = "\n\n".join(filter(None, [session.abstract, url]))
+    _add_text(event, "description", language, original, abstracts)
     event.add("url", url)
     if session.room is not None:
-        event.add("location", session.room.name)
-    categories = [str(session.kind)] + ([session.track.name] if session.track else [])
+        _add_text(event, "location", language, session.room.name, session.room.name_translations)
+    track = session.track
+    named = [(track.name_translations or {}).get(language or "") or track.name] if track else []
+    categories = [str(session.kind), *named]
     event.add("categories", categories)
     return event

@@ -73,6 +73,7 @@ class Room(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
+    name_translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     guid: Mapped[str] = mapped_column(String(36))
     type: Mapped[str | None] = mapped_column(String(40))
     capacity: Mapped[int | None] = mapped_column(Integer)
@@ -90,6 +91,7 @@ class Track(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
+    name_translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     slug: Mapped[str] = mapped_column(String(200))
     color: Mapped[str | None] = mapped_column(String(20))
 

@@ -37,7 +37,7 @@ def export_schedule(
         "url": base,
         "tracks": [_track(track) for track in tracks],
         "rooms": [_room(room) for room in sorted(rooms, key=lambda r: r.position)],
-        "meta": {"sidestage": _meta(conference, sessions, shows_stream)},
+        "meta": {"sidestage": _meta(conference, sessions, rooms, tracks, shows_stream)},
         "days": [
             _day(day, sessions, rooms, zone, base, conference.base_url or base)
             for day in conference.days
@@ -157,12 +157,18 @@ def _references(items: Any, source_base: str) -> list[dict[str, Any]]:
 
 
 def _meta(
-    conference: Conference, sessions: Sequence[Session], shows_stream: Callable[[Session], bool]
+    conference: Conference,
+    sessions: Sequence[Session],
+    rooms: Sequence[Room],
+    tracks: Sequence[Track],
+    shows_stream: Callable[[Session], bool],
 ) -> dict[str, Any]:
     hosts: dict[int, Organization] = {s.host.id: s.host for s in sessions if s.host is not None}
     return {
         "languages": conference.languages,
         "title_translations": conference.title_translations,
+        "room_translations": {r.name: r.name_translations for r in rooms if r.name_translations},
+        "track_translations": {t.name: t.name_translations for t in tracks if t.name_translations},
         "organizations": [_organization(org) for org in hosts.values()],
         "sessions": {s.guid: _session_meta(s, shows_stream(s)) for s in sessions},
     }

@@ -216,6 +216,7 @@ class _Merger:
             self.db.add(room)
         elif position is not None:
             room.position = position
+        room.name_translations = self.meta.room_translations.get(name, room.name_translations)
         return room
 
     def _track(self, name: str) -> Track:
@@ -225,6 +226,7 @@ class _Merger:
             track = Track(conference_id=self.conference.id, name=name, slug=slug)
             self.tracks[name] = track
             self.db.add(track)
+        track.name_translations = self.meta.track_translations.get(name, track.name_translations)
         return track
 
     async def _merge_day(self, day_in: DayIn, source: ConferenceIn, summary: ImportSummary) -> None:

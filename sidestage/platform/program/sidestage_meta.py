@@ -57,6 +57,8 @@ class SessionMeta(_Strict):
 class SidestageMeta(_Strict):
     languages: list[str] = []
     title_translations: Translations = {}
+    room_translations: dict[str, Translations] = {}  # by the room's name in the file
+    track_translations: dict[str, Translations] = {}  # by the track's name
     organizations: list[OrganizationMeta] = []
     sessions: dict[str, SessionMeta] = {}
 
