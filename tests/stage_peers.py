@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+from array import array
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,25 +16,50 @@ from tests.live import Client
 from tests.media_kit import CONFIG, TIMEOUT, MovingPattern
 
 
+class Tone(AudioStreamTrack):
+    """A sine at ``hz``, 20 ms frames of 48 kHz mono, in real time (aiortc's pacing)."""
+
+    def __init__(self, hz: float) -> None:
+        super().__init__()
+        self.hz, self.sent = hz, 0
+
+    async def recv(self) -> Any:
+        frame = await super().recv()  # silence, on time
+        step = 2 * math.pi * self.hz / frame.sample_rate
+        wave = array(
+            "h", (int(8000 * math.sin(step * (self.sent + i))) for i in range(frame.samples))
+        )
+        self.sent += frame.samples
+        frame.planes[0].update(wave.tobytes())
+        return frame
+
+
 class Speaker:
-    """An aiortc peer publishing a moving pattern and a tone through ``stage.publish``."""
+    """An aiortc peer publishing through ``stage.publish``: a moving pattern and a tone (a
+    camera), or a tone alone (an interpreter's channel, with ``language``)."""
 
     def __init__(self, client: Client, session_id: int) -> None:
         self.client, self.session_id = client, session_id
         self.pc = RTCPeerConnection(CONFIG)
         self.publication_id = ""
 
-    async def publish(self) -> dict[str, Any]:
-        self.pc.addTransceiver(MovingPattern(), direction="sendonly")
-        self.pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    async def publish(
+        self,
+        audio: MediaStreamTrack | None = None,
+        video: bool = True,
+        language: str | None = None,
+    ) -> dict[str, Any]:
+        if video:
+            self.pc.addTransceiver(MovingPattern(), direction="sendonly")
+        self.pc.addTransceiver(audio or AudioStreamTrack(), direction="sendonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        payload = {
+            "session_id": self.session_id,
+            "source": "interpretation" if language else "camera",
+            "sdp": self.pc.localDescription.sdp,
+        }
         return await self.client.call(
-            "stage.publish",
-            {
-                "session_id": self.session_id,
-                "source": "camera",
-                "sdp": self.pc.localDescription.sdp,
-            },
+            "stage.publish", payload | ({"language": language} if language else {})
         )
 
     async def accept(self, answer: dict[str, Any]) -> None:

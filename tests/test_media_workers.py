@@ -27,7 +27,8 @@ from sidestage.realtime.media_budget import COST, Seat
 from tests.conftest import REDIS_URL
 from tests.helpers import bearer
 from tests.live import Client, ServerProcess, fresh_demo
-from tests.stage_peers import Speaker, Watcher, closing
+from tests.stage_peers import Speaker, Tone, Watcher, closing
+from tests.test_interpretation import CHANNEL, FLOOR, hears, listen
 
 pytestmark = [pytest.mark.media, pytest.mark.processes]
 
@@ -200,11 +201,15 @@ async def test_a_room_past_its_workers_budget_is_relayed_by_another_worker(
     viewers = [
         await deployment.enter(deployment.a, await deployment.person(f"V{n}")) for n in range(3)
     ]
+    interpreting = await deployment.enter(
+        deployment.b, await deployment.person("Interpreter", Role.INTERPRETER)
+    )
     speaker = Speaker(on_stage, room)
+    interpreter = Speaker(interpreting, room)
     watchers = [Watcher(v, room) for v in viewers]
     try:
-        async with closing(speaker, *watchers):
-            await speaker.accept(await speaker.publish())
+        async with closing(speaker, interpreter, *watchers):
+            await speaker.accept(await speaker.publish(Tone(FLOOR)))
             seats = []
             for watcher in watchers[:2]:
                 offered = await watcher.watch(speaker.publication_id)
@@ -216,6 +221,18 @@ async def test_a_room_past_its_workers_budget_is_relayed_by_another_worker(
             for watcher in watchers[:2]:
                 await watcher.frames("video", 30)
                 await watcher.frames("audio", 20)
+
+            # An interpreter's channel lives on the origin; the edge's listener hears it
+            # relayed from there, on the sound of the same watch.
+            languages = (await interpreting.ok("room.enter", {"session_id": room}))["languages"]
+            language = languages["interpretation"][0]
+            await interpreter.accept(
+                await interpreter.publish(Tone(CHANNEL), video=False, language=language)
+            )
+            on_air = await listen(watchers[1], language)
+            assert on_air == {"language": language, "on_air": True}
+            await hears(watchers[1], CHANNEL, within=5)
+            await hears(watchers[0], FLOOR, within=5)  # the origin's viewer: the floor still
 
             refused = await watchers[2].watch(speaker.publication_id)  # both workers are full
             assert refused["error"]["code"] == "stage.full", refused
@@ -231,7 +248,7 @@ async def test_a_room_past_its_workers_budget_is_relayed_by_another_worker(
             assert now_seated["ok"], now_seated
             await watchers[2].frames("video", 10)
     finally:
-        for client in (host, on_stage, *viewers):
+        for client in (host, on_stage, interpreting, *viewers):
             await client.close()
         await redis.aclose()
 

@@ -177,6 +177,14 @@ CASES: dict[str, tuple[set[str], Payload]] = {
         lambda f, c: _const({**f.room, "watch_id": NO_MEDIA, "sdp": "v=0"}),
     ),
     "stage.leave": (PARTICIPANTS, lambda f, c: _const({**f.room, "watch_id": NO_MEDIA})),
+    "stage.take_over": (
+        PARTICIPANTS,
+        lambda f, c: _const({**f.room, "publication_id": NO_MEDIA}),
+    ),
+    "stage.listen": (
+        PARTICIPANTS,
+        lambda f, c: _const({**f.room, "watch_id": NO_MEDIA, "language": None}),
+    ),
 }
 # Past the permission check, what an allowed caller may still be told: the media these
 # payloads name does not exist, and no one in the matrix is on stage.
@@ -186,6 +194,8 @@ ALLOWED_REFUSALS = {
     "stage.watch": "stage.not_found",
     "stage.answer": "stage.not_found",
     "stage.leave": "stage.not_found",
+    "stage.take_over": "stage.not_found",
+    "stage.listen": "stage.not_found",
 }
 
 

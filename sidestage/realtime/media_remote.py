@@ -61,12 +61,35 @@ class RemoteStage:
     # StageMedia
 
     async def publish(
-        self, session_id: int, account_id: int, source: str, owner: str, offer: str
+        self,
+        session_id: int,
+        account_id: int,
+        source: str,
+        owner: str,
+        offer: str,
+        language: str | None = None,
     ) -> tuple[str, str]:
         publication_id, answer = await self._call(
-            session_id, "publish", account_id=account_id, source=source, owner=owner, offer=offer
+            session_id,
+            "publish",
+            account_id=account_id,
+            source=source,
+            owner=owner,
+            offer=offer,
+            language=language,
         )
         return publication_id, answer
+
+    async def take_over(self, session_id: int, publication_id: str, owner: str) -> None:
+        await self._call(session_id, "take_over", publication_id=publication_id, owner=owner)
+
+    async def listen(
+        self, session_id: int, watch_id: str, owner: str, channel_id: str | None
+    ) -> None:
+        worker = await self._seat_of(session_id, watch_id)  # where the watch is: it relays
+        await self._call_on(
+            worker, session_id, "listen", watch_id=watch_id, owner=owner, channel_id=channel_id
+        )
 
     async def unpublish(self, session_id: int, publication_id: str, owner: str) -> None:
         await self._call(session_id, "unpublish", publication_id=publication_id, owner=owner)

@@ -79,6 +79,8 @@ class MediaWorker:
             "watch": self.host.watch,
             "answer": self.host.answer,
             "leave": self.host.leave,
+            "take_over": self.host.take_over,
+            "listen": self.host.listen,
             "drop_account": self.host.drop_account,
             "drop_owner": self.host.drop_owner,
         }

@@ -47,9 +47,26 @@ class StageMedia(Protocol):
     signalling connection: what it opened ends with it. Refusals raise ``SidestageError``s."""
 
     async def publish(
-        self, session_id: int, account_id: int, source: str, owner: str, offer: str
+        self,
+        session_id: int,
+        account_id: int,
+        source: str,
+        owner: str,
+        offer: str,
+        language: str | None = None,
     ) -> tuple[str, str]:
-        """Answer a speaker's offer: (publication id, answer SDP)."""
+        """Answer a speaker's offer, or an interpreter's for ``language``: (publication
+        id, answer SDP)."""
+        ...
+
+    async def take_over(self, session_id: int, publication_id: str, owner: str) -> None:
+        """An interpreter standing by goes on air in their language."""
+        ...
+
+    async def listen(
+        self, session_id: int, watch_id: str, owner: str, channel_id: str | None
+    ) -> None:
+        """A watch's sound from now on: an interpretation channel, or (None) the floor."""
         ...
 
     async def unpublish(self, session_id: int, publication_id: str, owner: str) -> None: ...

@@ -21,6 +21,7 @@ from sidestage.platform.errors import Forbidden, InvalidInput, NotFound, Unauthe
 from sidestage.platform.program.models import Organization, Session, Visibility
 
 SESSION_ROLES = {Role.SPEAKER, Role.CHAIR, Role.INTERPRETER, Role.CAPTIONER}
+STAGE_ROLES = {Role.SPEAKER, Role.CHAIR}  # who may be put on stage besides moderators
 INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -69,11 +70,13 @@ class Principal:
         """May send the session's live captions: its captioners and moderators."""
         return self.moderates(session) or self._holds(Role.CAPTIONER, session)
 
+    def interprets(self, session: Session) -> bool:
+        """May publish an interpretation channel: its interpreters and moderators."""
+        return self.moderates(session) or self._holds(Role.INTERPRETER, session)
+
     def may_go_on_stage(self, session: Session) -> bool:
         """Its speakers and chairs, and those who moderate it."""
-        return self.moderates(session) or any(
-            self._holds(role, session) for role in (Role.SPEAKER, Role.CHAIR)
-        )
+        return self.moderates(session) or any(self._holds(role, session) for role in STAGE_ROLES)
 
     def _holds(self, role: Role, session: Session) -> bool:
         return any(g.role == role and g.session_id == session.id for g in self.grants)

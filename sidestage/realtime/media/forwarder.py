@@ -31,6 +31,7 @@ KEYFRAME_INTERVAL = 0.5  # seconds: at most one upstream keyframe request per tr
 MAX_BACKLOG = {"video": 3, "audio": 5}  # frames waiting before the forwarder catches up
 YIELD_EVERY = 64  # viewers written between yields, so other tracks' frames interleave
 QUEUED = 8  # frames waiting for a viewer's aiortc sender (where RtpWriter does not run)
+AUDIO_STEP = 960  # one 20 ms Opus frame at 48 kHz: after a switch, time goes on by this
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ class FrameWriter(Protocol):
         """The RTP timestamp the frame went out with; None if the viewer is not connected."""
         ...
 
+    def switched(self) -> None:
+        """The next frame comes from another source: its timestamps follow on from the
+        last frame sent, whatever clock the new source counts in."""
+        ...
+
 
 @dataclass
 class ForwarderStats:
@@ -84,6 +90,9 @@ class Forwarder:
         self._keyframe_wanted = asyncio.Event()
         self._packetizer = Packetizer(source.codec)
         self._catching_up = False
+        # Called as the track ends, before its viewers are: a listener switched here from
+        # another source (an interpretation channel) goes back to the floor, not silent.
+        self.before_end: Callable[[], None] | None = None
         # Draining starts now, so the publisher's frames never pile up in aiortc's queue.
         self._drain_task = asyncio.create_task(self._drain())
         self._keyframe_task = asyncio.create_task(self._request_keyframes())
@@ -123,6 +132,18 @@ class Forwarder:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._end_viewers()
+
+    def hand_over(self, viewer: ViewerTrack, to: Forwarder) -> None:
+        """From now on ``viewer`` gets ``to``'s frames instead of this one's, on the same
+        connection (no renegotiation): a listener changing language. Audio only: every
+        Opus frame stands alone, so the next one plays at once."""
+        if to is self or viewer not in self._viewers or to.ended.is_set():
+            return
+        if viewer.kind != "audio" or to.kind != "audio":
+            raise ValueError("only sound changes source")
+        self._viewers.discard(viewer)
+        to._viewers.add(viewer)
+        viewer._moved_to(to)
 
     def _remove(self, viewer: ViewerTrack) -> None:
         self._viewers.discard(viewer)
@@ -175,6 +196,11 @@ class Forwarder:
 
     def _end_viewers(self) -> None:
         self.ended.set()
+        if self.before_end is not None:
+            try:
+                self.before_end()
+            except Exception:
+                log.exception("moving listeners off an ending track failed")
         for viewer in list(self._viewers):
             viewer.stop()
 
@@ -216,10 +242,23 @@ class ViewerTrack(MediaStreamTrack):
         self._pulling = False
         self._need_keyframe = self._video
         self._queue: asyncio.Queue[av.Packet | None] | None = None
+        self._pts_shift: int | None = 0  # queued frames: None until a switch is rebased
+        self._last_pts = 0
 
     def bind(self, open_writer: Callable[[], FrameWriter]) -> None:
         """How to reach the viewer, called when its sender has started."""
         self._open_writer = open_writer
+
+    @property
+    def forwarder(self) -> Forwarder:
+        """Where this viewer's frames come from now."""
+        return self._forwarder
+
+    def _moved_to(self, forwarder: Forwarder) -> None:
+        self._forwarder = forwarder
+        if self._writer is not None:
+            self._writer.switched()
+        self._pts_shift = None  # the next queued frame continues from the last one
 
     def through_sender(self) -> None:
         """Hand frames to the viewer's aiortc sender through ``recv()``."""
@@ -275,8 +314,21 @@ class ViewerTrack(MediaStreamTrack):
                 self._queue.get_nowait()
             self._want_keyframe()
             return
-        self._queue.put_nowait(frame.source)
+        self._queue.put_nowait(self._continued(frame.source))
         self._count(frame.timestamp)
+
+    def _continued(self, packet: av.Packet) -> av.Packet:
+        """``packet``, its time shifted to follow the last one sent after a change of
+        source (aiortc's sender stamps each with its own time)."""
+        pts = packet.pts or 0
+        if self._pts_shift is None:
+            self._pts_shift = self._last_pts + AUDIO_STEP - pts
+        self._last_pts = pts + self._pts_shift
+        if not self._pts_shift:
+            return packet
+        shifted = av.Packet(bytes(packet))
+        shifted.pts, shifted.time_base = self._last_pts, packet.time_base
+        return shifted
 
     def _count(self, timestamp: int) -> None:
         self.sent += 1

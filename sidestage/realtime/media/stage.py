@@ -10,6 +10,13 @@ origin): the budget then seats them on other workers, which relay the publicatio
 the origin (``relay``) and fan it out to their own viewers. A relayed publication lives on
 such an edge while someone there watches it, and ends when the origin's does.
 
+Interpretation: an interpreter publishes a microphone for one language. The first in a
+language is on air; another one of the same language stands by until they take over
+(``take_over``), so a relay of interpreters hands over without a gap. A listener hears a
+language on the sound of their watch (``listen``): the same connection, its audio now fed
+by the channel's forwarder instead of the floor's, with no renegotiation. When a channel
+ends, its listeners are moved back to the floor before its track stops.
+
 Connections that fail or close (a speaker's laptop sleeps, a viewer's phone changes
 network) end their publication or watch here, and ``on_change`` tells the room.
 """
@@ -29,7 +36,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from sidestage.platform.errors import InvalidInput, NotFound, SidestageError, Unavailable
 from sidestage.realtime.media.accel import stage_available
-from sidestage.realtime.media.forwarder import Forwarder
+from sidestage.realtime.media.forwarder import Forwarder, ViewerTrack
 from sidestage.realtime.media.peers import (
     CodecMismatch,
     Publisher,
@@ -43,7 +50,8 @@ from sidestage.realtime.media_budget import Admission, MediaBudget, Seat
 
 log = logging.getLogger(__name__)
 RECORDING_GRACE = 120.0  # seconds an empty stage keeps its file open for a speaker's return
-SOURCES = ("camera", "screen")
+SOURCES = ("camera", "screen", "interpretation")
+INTERPRETATION = "interpretation"
 
 
 @dataclass
@@ -54,10 +62,16 @@ class Publication:
     source: str
     owner: str  # the signalling connection that published it ("" for a relayed one)
     publisher: Publisher | Relay  # Relay: published on another worker, relayed here
+    language: str | None = None  # an interpretation channel's
+    on_air: bool = True  # an interpreter standing by is not
 
     @property
     def kinds(self) -> list[str]:
         return sorted({f.kind for f in self.publisher.forwarders})
+
+    @property
+    def sound(self) -> Forwarder | None:
+        return next((f for f in self.publisher.forwarders if f.kind == "audio"), None)
 
     def describe(self) -> dict[str, object]:
         return {
@@ -65,6 +79,8 @@ class Publication:
             "account_id": self.account_id,
             "source": self.source,
             "kinds": self.kinds,
+            "language": self.language,
+            "on_air": self.on_air,
         }
 
 
@@ -75,6 +91,11 @@ class Watch:
     owner: str
     seat: Seat
     peer: ViewerPeer
+    hearing: Publication | None = None  # the interpretation channel on its sound, if any
+
+    @property
+    def sound(self) -> ViewerTrack | None:
+        return next((t for t in self.peer.tracks if t.kind == "audio"), None)
 
 
 @dataclass
@@ -122,12 +143,19 @@ class StageHost:
     # Publishing
 
     async def publish(
-        self, session_id: int, account_id: int, source: str, owner: str, offer: str
+        self,
+        session_id: int,
+        account_id: int,
+        source: str,
+        owner: str,
+        offer: str,
+        language: str | None = None,
     ) -> tuple[str, str]:
-        """Answer a speaker's offer; returns the publication's id and the answer's SDP."""
+        """Answer a speaker's (or an interpreter's) offer: the publication's id and the
+        answer's SDP."""
         if not stage_available():  # this aiortc hands out no encoded frames to forward
             raise refusal(Admission.NO_WORKER)
-        if source not in SOURCES:
+        if source not in SOURCES or (source == INTERPRETATION) != (language is not None):
             raise InvalidInput("stage.invalid", "Publish a camera or a screen.")
         try:
             publisher, answer = await accept_publisher(
@@ -138,11 +166,20 @@ class StageHost:
             raise InvalidInput(
                 "stage.bad_media", "Your browser offered media the stage cannot forward."
             ) from None
+        if language is not None and not _sound_only(publisher):
+            await publisher.close()
+            raise InvalidInput(
+                "stage.bad_media", "An interpretation channel is sound only: send a microphone."
+            )
         for old in self._find(session_id, account_id, source):
-            await self._end_publication(old, announce=False)  # a new camera replaces the old
+            if old.language == language:  # a new camera (or microphone) replaces the old
+                await self._end_publication(old, announce=False)
         publication = Publication(
-            uuid.uuid4().hex, session_id, account_id, source, owner, publisher
+            uuid.uuid4().hex, session_id, account_id, source, owner, publisher, language
         )
+        if language is not None:  # on air if no one else is in that language
+            publication.on_air = self._on_air(session_id, language) is None
+            publication.sound.before_end = lambda: self._off_air(publication)  # type: ignore[union-attr]
         self._publications[publication.id] = publication
         room = self._rooms.setdefault(session_id, _Stage())
         room.publications[publication.id] = publication
@@ -159,6 +196,65 @@ class StageHost:
         ):
             raise NotFound("stage.not_found", "There is no such publication.")
         await self._end_publication(publication)
+
+    async def take_over(self, session_id: int, publication_id: str, owner: str) -> None:
+        """An interpreter standing by goes on air in their language; the one on air till
+        now stands by (their listeners move as they follow ``stage.changed``)."""
+        publication = self._publications.get(publication_id)
+        if (
+            publication is None
+            or (publication.session_id, publication.owner) != (session_id, owner)
+            or publication.language is None
+        ):
+            raise NotFound("stage.not_found", "There is no such interpretation channel.")
+        if publication.on_air:
+            return
+        current = self._on_air(session_id, publication.language)
+        if current is not None:
+            current.on_air = False
+        publication.on_air = True
+        await self._changed(session_id)
+
+    async def listen(
+        self, session_id: int, watch_id: str, owner: str, channel_id: str | None
+    ) -> None:
+        """The watch's sound from now on: the interpretation channel ``channel_id`` (a
+        publication of the room, relayed here if it is on another worker), or the floor."""
+        watch = self._own_watch(session_id, watch_id, owner)
+        sound = watch.sound
+        floor = watch.publication.sound
+        if sound is None or floor is None:
+            raise NotFound("stage.no_audio", "This speaker sends no sound.")
+        channel = None
+        if channel_id is not None:
+            channel = await self._to_watch(session_id, channel_id)
+            if channel.source != INTERPRETATION or channel.sound is None:
+                raise NotFound("stage.not_found", "There is no such interpretation channel.")
+        previous = watch.hearing
+        watch.hearing = channel
+        target = channel.sound if channel is not None else floor
+        sound.forwarder.hand_over(sound, target)  # type: ignore[arg-type]
+        if previous is not None and previous is not channel:
+            await self._end_relayed_if_unwatched(previous)
+
+    def _on_air(self, session_id: int, language: str) -> Publication | None:
+        room = self._rooms.get(session_id)
+        return next(
+            (
+                p
+                for p in (room.publications.values() if room else ())
+                if p.language == language and p.on_air
+            ),
+            None,
+        )
+
+    def _off_air(self, channel: Publication) -> None:
+        """The channel's track is ending: its listeners hear the floor again, at once."""
+        for watch in [w for w in self._watches.values() if w.hearing is channel]:
+            watch.hearing = None
+            sound, floor = watch.sound, watch.publication.sound
+            if sound is not None and floor is not None:
+                sound.forwarder.hand_over(sound, floor)
 
     async def publications(self, session_id: int) -> list[dict[str, object]]:
         room = self._rooms.get(session_id)
@@ -266,6 +362,14 @@ class StageHost:
         room.publications.pop(publication.id, None)
         for watch in [w for w in self._watches.values() if w.publication is publication]:
             await self._end_watch(watch)
+        if publication.language is not None:
+            self._off_air(publication)
+            if publication.on_air:  # the interpreter standing by longest goes on air
+                waiting = [
+                    p for p in room.publications.values() if p.language == publication.language
+                ]
+                if waiting:
+                    waiting[0].on_air = True
         await publication.publisher.close()
         if not room.publications and room.recorder is not None:
             loop = asyncio.get_running_loop()
@@ -279,6 +383,8 @@ class StageHost:
         await self.budget.release(watch.publication.session_id, watch.id)
         await watch.peer.close()
         await self._end_relayed_if_unwatched(watch.publication)
+        if watch.hearing is not None:
+            await self._end_relayed_if_unwatched(watch.hearing)
 
     def _own_watch(self, session_id: int, watch_id: str, owner: str) -> Watch:
         watch = self._watches.get(watch_id)
@@ -360,6 +466,8 @@ class StageHost:
             publication_id, session_id, published.account_id, published.source, "", relay
         )
         self._relayed[publication_id] = publication
+        if publication.source == INTERPRETATION and publication.sound is not None:
+            publication.sound.before_end = lambda: self._off_air(publication)
         ending = asyncio.create_task(self._end_with_origin(publication, relay))
         self._tasks.add(ending)
         ending.add_done_callback(self._tasks.discard)
@@ -370,7 +478,7 @@ class StageHost:
         await self._end_relayed(publication)
 
     async def _end_relayed_if_unwatched(self, publication: Publication) -> None:
-        watched = any(w.publication is publication for w in self._watches.values())
+        watched = any(publication in (w.publication, w.hearing) for w in self._watches.values())
         wanted = watched or publication.id in self._joining
         if not wanted and self._relayed.get(publication.id) is publication:
             await self._end_relayed(publication)
@@ -380,6 +488,7 @@ class StageHost:
             return
         for watch in [w for w in self._watches.values() if w.publication is publication]:
             await self._end_watch(watch)
+        self._off_air(publication)
         await publication.publisher.close()
 
     # Recording
@@ -406,6 +515,11 @@ class StageHost:
             with contextlib.suppress(Exception):
                 room.recorder.stop()
             room.recorder = None
+
+
+def _sound_only(publisher: Publisher) -> bool:
+    kinds = {f.kind for f in publisher.forwarders}
+    return kinds == {"audio"}
 
 
 def _description(sdp: str, kind: str) -> RTCSessionDescription:

@@ -17,8 +17,10 @@ class Publication(BaseModel):
 
     id: str
     account_id: int
-    source: str  # "camera" or "screen"
+    source: str  # "camera", "screen" or "interpretation"
     kinds: list[str]  # "audio", "video"
+    language: str | None = None  # an interpretation channel's language
+    on_air: bool = True  # false: an interpreter standing by, heard by no one
 
 
 @broadcast("stage.changed")

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from sidestage.platform.program.sidestage_meta import LANGUAGE_TAG
 from sidestage.rooms.commands import Context, Payload, Permission, registry
 from sidestage.rooms.common import MAX_ID
 from sidestage.rooms.stage import service
@@ -26,8 +27,9 @@ class PersonIn(Payload):
 
 class PublishIn(Payload):
     session_id: int = Field(ge=1, le=MAX_ID)
-    source: Literal["camera", "screen"]
+    source: Literal["camera", "screen", "interpretation"]
     sdp: str = Field(min_length=1, max_length=MAX_SDP)
+    language: str | None = Field(default=None, pattern=LANGUAGE_TAG, max_length=16)
 
 
 class PublicationIn(Payload):
@@ -45,6 +47,12 @@ class AnswerIn(Payload):
     session_id: int = Field(ge=1, le=MAX_ID)
     watch_id: str = Field(pattern=MEDIA_ID)
     sdp: str = Field(min_length=1, max_length=MAX_SDP)
+
+
+class ListenIn(Payload):
+    session_id: int = Field(ge=1, le=MAX_ID)
+    watch_id: str = Field(pattern=MEDIA_ID)
+    language: str | None = Field(pattern=LANGUAGE_TAG, max_length=16)
 
 
 class LeaveIn(Payload):
@@ -89,12 +97,17 @@ async def take_off(ctx: Context, p: PersonIn) -> dict[str, Any]:
     summary="Send one's camera or screen to the stage (those on stage); answers the SDP",
 )
 async def publish(ctx: Context, p: PublishIn) -> dict[str, Any]:
-    await service.check_on_stage(ctx, p.session_id)
+    assert ctx.session is not None
+    language = None
+    if p.source == "interpretation":
+        language = service.check_interpreter(ctx, ctx.session, p.language)
+    else:
+        await service.check_on_stage(ctx, p.session_id)
     service.check_offer(p.sdp)
 
     async def send() -> dict[str, Any]:
         publication_id, answer = await ctx.services.stage.publish(
-            p.session_id, ctx.account.id, p.source, ctx.connection.sid, p.sdp
+            p.session_id, ctx.account.id, p.source, ctx.connection.sid, p.sdp, language
         )
         return {"publication_id": publication_id, "sdp": answer}
 
@@ -133,6 +146,42 @@ async def answer(ctx: Context, p: AnswerIn) -> dict[str, Any]:
     return after_commit(
         ctx, lambda: ctx.services.stage.answer(p.session_id, p.watch_id, sid, p.sdp)
     )
+
+
+@registry.command(
+    "stage.take_over",
+    PublicationIn,
+    Permission.PARTICIPANT,
+    summary="Go on air with one's interpretation channel (the one on air stands by)",
+)
+async def take_over(ctx: Context, p: PublicationIn) -> dict[str, Any]:
+    sid = ctx.connection.sid
+    return after_commit(
+        ctx, lambda: ctx.services.stage.take_over(p.session_id, p.publication_id, sid)
+    )
+
+
+@registry.command(
+    "stage.listen",
+    ListenIn,
+    Permission.PARTICIPANT,
+    summary="Hear a watch in an interpretation language, or (null) the original",
+)
+async def listen(ctx: Context, p: ListenIn) -> dict[str, Any]:
+    assert ctx.session is not None
+    if p.language is not None:
+        service.check_interpretation_language(ctx.session, p.language)
+    sid = ctx.connection.sid
+
+    async def switch() -> dict[str, Any]:
+        media = ctx.services.stage
+        channel = (
+            await service.channel_on_air(media, p.session_id, p.language) if p.language else None
+        )
+        await media.listen(p.session_id, p.watch_id, sid, channel)
+        return {"language": p.language, "on_air": channel is not None}
+
+    return after_commit(ctx, switch)
 
 
 @registry.command("stage.leave", LeaveIn, Permission.PARTICIPANT, summary="Stop receiving")

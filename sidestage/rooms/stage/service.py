@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sidestage.platform import epochs
 from sidestage.platform.access.models import RoleGrant
-from sidestage.platform.access.service import SESSION_ROLES, load_principal
+from sidestage.platform.access.service import STAGE_ROLES, load_principal
 from sidestage.platform.accounts.models import Account
 from sidestage.platform.errors import Forbidden, InvalidInput, NotFound
 from sidestage.platform.program.models import Session
@@ -97,6 +97,34 @@ async def check_on_stage(ctx: Context, session_id: int) -> None:
         raise Forbidden("stage.not_on_stage", "The host has not put you on stage.")
 
 
+def check_interpreter(ctx: Context, session: Session, language: str | None) -> str:
+    """An interpretation channel is published by the session's interpreters (and its
+    moderators), in one of the languages it offers interpretation in."""
+    if not ctx.principal.interprets(session):
+        raise Forbidden(
+            "stage.not_an_interpreter", "Only this session's interpreters publish a channel."
+        )
+    return check_interpretation_language(session, language)
+
+
+def check_interpretation_language(session: Session, language: str | None) -> str:
+    if language is None or language not in session.interpretation_languages:
+        raise InvalidInput(
+            "stage.bad_language",
+            "This session offers no interpretation in that language.",
+            details={"offered": list(session.interpretation_languages)},
+        )
+    return language
+
+
+async def channel_on_air(media: StageMedia, session_id: int, language: str) -> str | None:
+    """The id of the publication on air in ``language``, if an interpreter is."""
+    for publication in await media.publications(session_id):
+        if publication.get("language") == language and publication.get("on_air"):
+            return str(publication["id"])
+    return None
+
+
 def check_offer(sdp: str) -> None:
     """A publication is sound or picture: an offer with neither (no ``m=audio`` or
     ``m=video`` section, say only a data channel) would hold a peer connection and a place
@@ -113,7 +141,7 @@ async def candidates(db: AsyncSession, session: Session) -> list[events.OnStage]
     rows = await db.execute(
         select(Account.id, Account.display_name)
         .join(RoleGrant, RoleGrant.account_id == Account.id)
-        .where(RoleGrant.session_id == session.id, RoleGrant.role.in_(SESSION_ROLES))
+        .where(RoleGrant.session_id == session.id, RoleGrant.role.in_(STAGE_ROLES))
         .distinct()
         .order_by(Account.display_name, Account.id)
     )

@@ -201,7 +201,8 @@ export class Stage {
   changed(stage) {
     if (!this.enabled) return;
     this.speakers = stage.speakers;
-    this.publications = stage.publications;
+    // Interpretation channels are not feeds: one hears them on a feed's sound (stage.listen).
+    this.publications = stage.publications.filter((p) => p.source !== "interpretation");
     part(this.root, "stage-recording").hidden = !stage.recording;
     this.showLineup();
     this.sync();

@@ -51,6 +51,7 @@ from .receiving import AiortcHookError, negotiated_codec
 from .sealer import PacketSealer, stamp
 
 RTP_HISTORY_SIZE = 128  # packets kept per viewer for retransmission, as aiortc does
+AUDIO_STEP = 960  # one 20 ms Opus frame at 48 kHz: after a change of source, time goes on by it
 
 _SENDER = "_RTCRtpSender__"  # prefix of the sender's name-mangled attributes
 _PACKET_COUNT = _SENDER + "packet_count"
@@ -136,6 +137,8 @@ class RtpWriter:
         self._ssrc: int = sender._ssrc
         self._sequence = random.randrange(32768)  # as aiortc: far from wrapping at start
         self._origin = random.getrandbits(32)
+        self._last_timestamp: int | None = None  # of the last frame sent
+        self._switched = False  # the next frame is the first of another source
         # sequence number % size -> (sequence number, packet template, timestamp)
         self._history: dict[int, tuple[int, bytes, int]] = {}
         self._sealed_session: Session | None = None
@@ -150,7 +153,12 @@ class RtpWriter:
         pair = self._ice._nominated.get(1)
         if self._dtls._state is not DtlsState.CONNECTED or pair is None:
             return None
+        if self._switched and self._last_timestamp is not None:
+            # Another source counts from its own first frame: go on from the last one sent.
+            self._origin = (self._last_timestamp + AUDIO_STEP - frame.timestamp) & 0xFFFFFFFF
+        self._switched = False
         timestamp = (self._origin + frame.timestamp) & 0xFFFFFFFF
+        self._last_timestamp = timestamp
         templates = frame.packets(self.layout, self._extensions)
         native = self._native_for(pair)
         if native is None:
@@ -164,6 +172,9 @@ class RtpWriter:
                 transport.sendto(packet, pair.remote_addr)
         self._account(frame, len(templates), timestamp)
         return timestamp
+
+    def switched(self) -> None:
+        self._switched = True
 
     def _native_for(self, pair: Any) -> sendout.Target | None:
         """The native sender over this pair and SRTP session, made when either changes."""
