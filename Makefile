@@ -37,7 +37,7 @@ STOCK_TESTS := tests/test_rooms.py tests/test_rooms_smoke.py tests/test_rooms_au
 	tests/test_long_polling_limits.py tests/test_stopping.py tests/test_fast_paths.py \
 	tests/test_stage.py tests/test_media_forwarding.py tests/test_media_relay.py \
 	tests/test_media_recording.py tests/test_media_workers.py tests/test_interpretation.py \
-	tests/browser/test_room.py tests/browser/test_stage.py
+	tests/browser/test_room.py tests/browser/test_stage.py tests/browser/test_interpretation.py
 test-stock: install $(BROWSER_JS)
 	SIDESTAGE_FAST_PATHS=off $(BIN)/pytest -q -n auto --dist loadgroup -m "not ($(ALONE))" $(STOCK_TESTS)
 	SIDESTAGE_FAST_PATHS=off $(BIN)/pytest -q -m "$(ALONE)" --durations=5 $(STOCK_TESTS)

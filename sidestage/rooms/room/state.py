@@ -79,6 +79,7 @@ def _common(
             "captions": list(session.caption_languages),
         },
         "may_caption": ctx.principal.captions(session),
+        "may_interpret": ctx.principal.interprets(session),
     }
 
 

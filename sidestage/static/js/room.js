@@ -70,6 +70,7 @@ class Room {
     this.questions.entered(state.questions, state.upvoted, state.moderation && state.moderation.queue);
     this.tools.entered(state.tools);
     this.stage.entered(state.stage, state.moderation);
+    this.stage.interpretation?.entered(state.may_interpret);
     this.captions.entered(state.captions, state.languages, state.may_caption);
     this.chat.slowMode(state.settings.slow_mode);
     this.questions.moderated(state.settings.qa_moderated);

@@ -6,6 +6,7 @@
 // candidates): each side waits for its ICE gathering to finish before sending.
 import { h, part } from "./dom.js";
 import { _ } from "./i18n.js";
+import { Interpretation } from "./interpretation.js";
 
 const GATHERING_LIMIT_MS = 5000; // past this, send what was gathered
 const STATS_EVERY_MS = 5000;
@@ -169,6 +170,7 @@ export class Stage {
     this.publications = [];
     this.refusedIds = new Set();
     if (!this.enabled) return;
+    this.interpretation = new Interpretation(root, this);
     this.feeds = part(root, "stage-feeds");
     this.status = part(root, "stage-status");
     this.audioOnly = part(root, "stage-audio-only");
@@ -198,6 +200,14 @@ export class Stage {
     this.changed(stage);
   }
 
+  configuration() {
+    return rtcConfiguration();
+  }
+
+  gatheredFor(pc) {
+    return gathered(pc);
+  }
+
   changed(stage) {
     if (!this.enabled) return;
     this.speakers = stage.speakers;
@@ -206,6 +216,7 @@ export class Stage {
     part(this.root, "stage-recording").hidden = !stage.recording;
     this.showLineup();
     this.sync();
+    this.interpretation.changed(stage.publications);
   }
 
   // Watch what is published and not yet watched; drop what ended.
@@ -228,7 +239,7 @@ export class Stage {
     this.watches.set(publication.id, watch);
     this.feeds.append(watch.figure);
     const answer = await watch.start().catch(() => ({ ok: false, error: { code: "stage.failed", message: _("The stage could not be played here.") } }));
-    if (answer.ok) return;
+    if (answer.ok) { this.interpretation.follow(watch, true); return; }
     watch.close();
     this.watches.delete(publication.id);
     this.refused(answer.error, publication);
