@@ -5,6 +5,7 @@ listener keeps hearing the stage throughout."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from sidestage.platform.access.models import Role
@@ -19,6 +20,10 @@ from tests.browser.kit import (
 from tests.browser.test_room import WAIT, enter_room
 from tests.browser.test_stage import playing
 
+UNDER_PLAYING = """() => {
+  const media = document.querySelector("audio[data-under]");
+  return media !== null && media.currentTime > 1;
+}"""
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
@@ -57,6 +62,12 @@ async def test_a_listener_switches_to_an_interpreters_channel(
     await expect(interpreter.get_by_text("You are on air.")).to_be_visible(timeout=WAIT)
     await expect(status).to_have_text(f"You hear the interpretation into {name}.", timeout=WAIT)
     await playing(listener, "video")  # the same connection: the picture goes on
+    # The original plays softly beneath, until the listener turns it off.
+    under = listener.locator("audio[data-under]")
+    await listener.wait_for_function(UNDER_PLAYING, timeout=WAIT * 2)
+    assert await under.evaluate("(media) => media.volume") == pytest.approx(0.2)
+    await listener.get_by_label("Keep the original softly under the interpretation").uncheck()
+    await expect(under).to_have_count(0)
 
     await relief.get_by_label("I interpret into").select_option(language)
     await relief.get_by_role("button", name="Start my channel").click()

@@ -2,12 +2,16 @@
 // from that language's channel on air (stage.listen), on the same connection, or from the
 // floor when no interpreter is on air. The choice is kept in this browser. An interpreter
 // publishes their microphone for one language; one who joins a language already on air
-// stands by until they take over.
+// stands by until they take over. Under an interpretation, the listener may keep the
+// original playing softly: a second, sound-only watch of the same feed, never switched.
 import { part } from "./dom.js";
 import { _ } from "./i18n.js";
+import { Watch } from "./stage.js";
 
 const CHOICE = "sidestage.listen"; // localStorage: the language last chosen ("" the floor)
 const MICROPHONE = { audio: { echoCancellation: true, noiseSuppression: true }, video: false };
+const UNDER = "sidestage.listen.under"; // localStorage: "off" to hear the interpretation alone
+const UNDER_VOLUME = 0.2; // the original beneath an interpretation
 
 export class Interpretation {
   constructor(root, stage) {
@@ -17,6 +21,8 @@ export class Interpretation {
     this.controls = part(root, "stage-interpreter");
     this.channels = []; // the interpretation publications of the room
     this.heard = new WeakMap(); // watch -> the channel id its sound comes from (null: the floor)
+    this.under = new Map(); // publication id -> its sound-only watch playing beneath
+    this.underChoice = part(root, "stage-language-under");
     this.sending = null; // { language, pc, stream, id }
     if (!this.picker) return;
     const stored = localStorage.getItem(CHOICE) || "";
@@ -25,6 +31,13 @@ export class Interpretation {
       localStorage.setItem(CHOICE, this.picker.value);
       this.stage.watches.forEach((watch) => this.follow(watch, true));
     });
+    if (this.underChoice) {
+      this.underChoice.checked = localStorage.getItem(UNDER) !== "off";
+      this.underChoice.addEventListener("change", () => {
+        localStorage.setItem(UNDER, this.underChoice.checked ? "on" : "off");
+        this.stage.watches.forEach((watch) => this.softly(watch, this.heard.get(watch) != null));
+      });
+    }
     part(root, "stage-interpret-start")?.addEventListener("click", () => this.start());
     part(root, "stage-interpret-take-over")?.addEventListener("click", () => this.takeOver());
     part(root, "stage-interpret-stop")?.addEventListener("click", () => this.stop());
@@ -36,6 +49,8 @@ export class Interpretation {
 
   entered(mayInterpret) {
     if (this.controls) this.controls.hidden = !mayInterpret;
+    this.under.forEach((watch) => watch.close());  // the server ended them with the old connection
+    this.under.clear();
     if (this.sending) this.release(_("The connection dropped and your channel stopped. Start it again."));
   }
 
@@ -43,6 +58,9 @@ export class Interpretation {
   changed(publications) {
     this.channels = publications.filter((p) => p.source === "interpretation");
     this.stage.watches.forEach((watch) => this.follow(watch, false));
+    for (const [id, watch] of this.under) {
+      if (!this.stage.watches.has(id)) { watch.close(true); this.under.delete(id); }
+    }
     this.showSending();
   }
 
@@ -60,10 +78,29 @@ export class Interpretation {
     const room = this.stage.room;
     const answer = await room.call("stage.listen", { session_id: room.id, watch_id: watch.id, language: this.language });
     if (!answer.ok) { this.status.textContent = answer.error.message; return; }
+    this.softly(watch, answer.data.on_air);
     const name = this.picker.selectedOptions[0]?.textContent || "";
     this.status.textContent = !this.language ? ""
       : answer.data.on_air ? _("You hear the interpretation into %(language)s.", { language: name })
         : _("No interpreter is on air in %(language)s now: you hear the original.", { language: name });
+  }
+
+  // The original beneath an interpretation being heard, if the listener keeps it; none
+  // in sound-only mode, where the channel is heard alone.
+  async softly(watch, interpreted) {
+    const id = watch.publication.id;
+    const wanted = interpreted && !watch.audioOnly && this.underChoice?.checked;
+    const existing = this.under.get(id);
+    if (!wanted) { existing?.close(true); this.under.delete(id); return; }
+    if (existing || !watch.publication.kinds.includes("audio")) return;
+    const under = new Watch(this.stage, watch.publication, true);
+    under.media.volume = UNDER_VOLUME;
+    under.media.dataset.under = "";
+    under.figure.hidden = true;
+    this.under.set(id, under);
+    this.stage.feeds.append(under.figure);
+    const answer = await under.start().catch(() => ({ ok: false }));
+    if (!answer.ok) { under.close(); this.under.delete(id); }
   }
 
   // Interpreters

@@ -39,7 +39,7 @@ function gathered(pc) {
 }
 
 // One publication received: its peer connection and the element playing it.
-class Watch {
+export class Watch {
   constructor(stage, publication, audioOnly) {
     this.stage = stage;
     this.publication = publication;
@@ -259,6 +259,7 @@ export class Stage {
   }
 
   interrupted(watch) {
+    if (this.watches.get(watch.publication.id) !== watch) { watch.close(true); return; } // one beneath
     watch.close(true);
     this.watches.delete(watch.publication.id);
     this.refusedIds.add(watch.publication.id);
