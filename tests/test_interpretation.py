@@ -19,6 +19,8 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from sidestage.platform.access.models import Role
 from sidestage.platform.settings import Settings
+from sidestage.realtime.media.recorder import list_recordings
+from sidestage.realtime.server import REALTIME
 from tests.live import Client
 from tests.media_kit import TIMEOUT, use_loopback_ice
 from tests.rooms_world import World, make_world
@@ -38,7 +40,7 @@ def backend() -> str:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return replace(settings, record_stage=False)
+    return replace(settings, record_stage=True)
 
 
 @pytest.fixture
@@ -90,7 +92,7 @@ async def publications(client: Client, session_id: int) -> list[dict[str, Any]]:
 
 
 async def test_listeners_hear_the_floor_or_a_language_and_switch_within_a_second(
-    world: World,
+    world: World, settings: Settings
 ) -> None:
     room = world.public.id
     language = world.public.interpretation_languages[0]
@@ -156,6 +158,15 @@ async def test_listeners_hear_the_floor_or_a_language_and_switch_within_a_second
         await hears(listener, FLOOR, within=2 * SWITCH_WITHIN)
         back = await listen(listener, None)
         assert back == {"language": None, "on_air": False}
+
+    # Recorded side by side: the floor's file, and the channel's in a file naming its language
+    # (finished as the stage closes, as it does when the app stops).
+    await world.http.server.app[REALTIME].stage.close()
+    recorded = list_recordings(settings.data_dir, room)
+    assert sorted(r.language or "" for r in recorded) == ["", language]
+    channel_file = next(r for r in recorded if r.language == language)
+    assert channel_file.path.name.endswith(f"-{language}.webm")
+    assert channel_file.size > 0
     print(f"\nswitch to the channel heard after {switched * 1000:.0f} ms")
 
 

@@ -73,6 +73,8 @@ async def test_captions_are_listed_beside_the_recording_and_timed_to_it(
     folder = settings.data_dir / RECORDINGS_DIR
     folder.mkdir(parents=True)
     (folder / f"session-{session.id}-20261122T093000Z.webm").write_bytes(CONTENT)
+    channel = f"session-{session.id}-20261122T093002Z-{first}.webm"  # an interpreter's
+    (folder / channel).write_bytes(CONTENT)
     started = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
     async with transaction(db) as s:
         for language, seconds, text in ((first, 5, "One"), (first, 7.5, "Two"), (second, 6, "Un")):
@@ -83,6 +85,9 @@ async def test_captions_are_listed_beside_the_recording_and_timed_to_it(
     page = await (await client.get("/organizer/recordings", headers=organizer)).text()
     for language in (first, second):
         assert f"/api/sessions/{session.id}/captions.vtt?language={language}" in page
+    assert f'href="/organizer/recordings/{channel}"' in page and "Interpretation into" in page
+    downloaded = await client.get(f"/organizer/recordings/{channel}", headers=organizer)
+    assert downloaded.status == 200 and await downloaded.read() == CONTENT
     vtt = await client.get(
         f"/api/sessions/{session.id}/captions.vtt?language={first}", headers=organizer
     )

@@ -49,7 +49,10 @@ from sidestage.realtime.media.frame_size import frame_size
 RECORDINGS_DIR = "recordings"
 TIME_BASE = Fraction(1, 1000)  # Matroska's own unit: muxing in it leaves nothing to round
 _STAMP = "%Y%m%dT%H%M%SZ"
-_NAME = re.compile(r"session-(\d+)-(\d{8}T\d{6}Z)(?:-\d+)?\.(webm|mkv)")
+# session-<id>-<UTC start>[-<language>][-<n>].<ext>: an interpretation channel names its language.
+_NAME = re.compile(
+    r"session-(\d+)-(\d{8}T\d{6}Z)(?:-([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?))?(?:-\d+)?\.(webm|mkv)"
+)
 # Opus ID header (RFC 7845), which WebM players require as CodecPrivate: version 1, two
 # channels (WebRTC's opus/48000/2), no pre-skip (the recording starts mid-stream
 # anyway), 48 kHz, 0 dB gain, channel mapping family 0.
@@ -62,6 +65,7 @@ class Recording(NamedTuple):
     path: Path
     size: int
     started_at: datetime
+    language: str | None = None  # an interpretation channel's; None: the floor
 
 
 def list_recordings(data_dir: Path, session_id: int | None = None) -> list[Recording]:
@@ -74,7 +78,8 @@ def list_recordings(data_dir: Path, session_id: int | None = None) -> list[Recor
             continue
         started = datetime.strptime(match[2], _STAMP).replace(tzinfo=UTC)
         try:
-            found.append(Recording(int(match[1]), path, path.stat().st_size, started))
+            size = path.stat().st_size
+            found.append(Recording(int(match[1]), path, size, started, match[3]))
         except FileNotFoundError:
             continue  # deleted meanwhile
     return sorted(found, key=lambda r: (r.started_at, r.path.name))
@@ -122,9 +127,11 @@ class Recorder:
         session_id: int,
         forwarders: Iterable[Forwarder],
         clock: Callable[[], float] = time.monotonic,
+        language: str | None = None,
     ) -> None:
         forwarders = list(forwarders)
         self.session_id = session_id
+        self.language = language  # an interpretation channel's file names it
         self.path: Path | None = None  # set when the first frame is written
         self.written: Counter[str] = Counter()  # frames in the file, by kind
         self._folder = data_dir / RECORDINGS_DIR
@@ -147,6 +154,13 @@ class Recorder:
             else:
                 self._feed(slot, forwarder)
         return left
+
+    def follow(self, forwarder: Forwarder) -> None:
+        """Record ``forwarder`` instead of what feeds its stream now (an interpreter who
+        takes over the channel), on the same timeline."""
+        slot = next((s for s in self._slots if (s.kind, s.codec) == _slot_of(forwarder)), None)
+        if slot is not None and self._usable(slot) and not forwarder.ended.is_set():
+            self._feed(slot, forwarder)
 
     async def wait_for(self, kind: str, count: int) -> None:
         """Until ``count`` frames of ``kind`` are in the file (wrap in a timeout)."""
@@ -235,7 +249,7 @@ class Recorder:
         self._folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime(_STAMP)
         for n in itertools.count(1):
-            suffix = f"-{n}" if n > 1 else ""
+            suffix = (f"-{self.language}" if self.language else "") + (f"-{n}" if n > 1 else "")
             path = self._folder / f"session-{self.session_id}-{stamp}{suffix}.{self._ext}"
             try:
                 path.touch(exist_ok=False)  # claims the name against a recorder started now
@@ -243,6 +257,10 @@ class Recorder:
                 continue
             return path
         raise AssertionError("unreachable")
+
+
+def _slot_of(forwarder: Forwarder) -> tuple[str, str]:
+    return forwarder.kind, forwarder.codec.name.lower()
 
 
 def _codec_name(forwarder: Forwarder) -> str:

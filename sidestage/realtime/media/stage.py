@@ -102,6 +102,7 @@ class Watch:
 class _Stage:
     publications: dict[str, Publication] = field(default_factory=dict)
     recorder: Recorder | None = None
+    channels: dict[str, Recorder] = field(default_factory=dict)  # by interpretation language
     closing: asyncio.TimerHandle | None = None
 
 
@@ -213,6 +214,7 @@ class StageHost:
         if current is not None:
             current.on_air = False
         publication.on_air = True
+        self._record_channel(session_id, self._rooms[session_id], publication)
         await self._changed(session_id)
 
     async def listen(
@@ -370,8 +372,9 @@ class StageHost:
                 ]
                 if waiting:
                     waiting[0].on_air = True
+                    self._record_channel(publication.session_id, room, waiting[0])
         await publication.publisher.close()
-        if not room.publications and room.recorder is not None:
+        if not room.publications and (room.recorder is not None or room.channels):
             loop = asyncio.get_running_loop()
             room.closing = loop.call_later(RECORDING_GRACE, self._stop_recording, room)
         if announce:
@@ -495,7 +498,12 @@ class StageHost:
 
     def _record(self, session_id: int, room: _Stage, publication: Publication) -> None:
         """The camera goes to the session's file; screens and further cameras are not kept,
-        since putting several pictures in one would mean decoding and encoding them."""
+        since putting several pictures in one would mean decoding and encoding them. Each
+        interpretation channel goes to a file of its own beside it, from whichever
+        interpreter is on air."""
+        if publication.language is not None:
+            self._record_channel(session_id, room, publication)
+            return
         if self.data_dir is None or publication.source != "camera":
             return
         if room.closing is not None:
@@ -507,14 +515,31 @@ class StageHost:
         else:
             room.recorder.attach(forwarders)
 
+    def _record_channel(self, session_id: int, room: _Stage, channel: Publication) -> None:
+        language, sound = channel.language, channel.sound
+        if self.data_dir is None or language is None or sound is None or not channel.on_air:
+            return
+        if room.closing is not None:
+            room.closing.cancel()
+            room.closing = None
+        recorder = room.channels.get(language)
+        if recorder is None:
+            room.channels[language] = Recorder(
+                self.data_dir, session_id, [sound], language=language
+            )
+        else:
+            recorder.follow(sound)
+
     def _stop_recording(self, room: _Stage) -> None:
         if room.closing is not None:
             room.closing.cancel()
             room.closing = None
-        if room.recorder is not None:
-            with contextlib.suppress(Exception):
-                room.recorder.stop()
-            room.recorder = None
+        for recorder in [room.recorder, *room.channels.values()]:
+            if recorder is not None:
+                with contextlib.suppress(Exception):
+                    recorder.stop()
+        room.recorder = None
+        room.channels.clear()
 
 
 def _sound_only(publisher: Publisher) -> bool:
