@@ -178,9 +178,10 @@ class StageHost:
         publication = Publication(
             uuid.uuid4().hex, session_id, account_id, source, owner, publisher, language
         )
-        if language is not None:  # on air if no one else is in that language
-            publication.on_air = self._on_air(session_id, language) is None
-            publication.sound.before_end = lambda: self._off_air(publication)  # type: ignore[union-attr]
+        sound = publication.sound
+        if language is not None and sound is not None:  # sound only, checked above
+            publication.on_air = self._on_air(session_id, language) is None  # no one else
+            sound.before_end = lambda: self._off_air(publication)
         self._publications[publication.id] = publication
         room = self._rooms.setdefault(session_id, _Stage())
         room.publications[publication.id] = publication
@@ -227,15 +228,16 @@ class StageHost:
         floor = watch.publication.sound
         if sound is None or floor is None:
             raise NotFound("stage.no_audio", "This speaker sends no sound.")
-        channel = None
+        channel, target = None, floor
         if channel_id is not None:
             channel = await self._to_watch(session_id, channel_id)
-            if channel.source != INTERPRETATION or channel.sound is None:
+            interpreted = channel.sound
+            if channel.source != INTERPRETATION or interpreted is None:
                 raise NotFound("stage.not_found", "There is no such interpretation channel.")
+            target = interpreted
         previous = watch.hearing
         watch.hearing = channel
-        target = channel.sound if channel is not None else floor
-        sound.forwarder.hand_over(sound, target)  # type: ignore[arg-type]
+        sound.forwarder.hand_over(sound, target)
         if previous is not None and previous is not channel:
             await self._end_relayed_if_unwatched(previous)
 
