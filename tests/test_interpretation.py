@@ -10,8 +10,6 @@ import asyncio
 import math
 import time
 from array import array
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,11 +20,11 @@ from sidestage.platform.settings import Settings
 from sidestage.realtime.media.recorder import list_recordings
 from sidestage.realtime.server import REALTIME
 from tests.live import Client
-from tests.media_kit import TIMEOUT, use_loopback_ice
-from tests.rooms_world import World, make_world
+from tests.media_kit import TIMEOUT
+from tests.rooms_world import World
 from tests.stage_peers import Speaker, Tone, Watcher, closing
 
-pytestmark = pytest.mark.media
+pytestmark = [pytest.mark.media, pytest.mark.usefixtures("loopback_ice")]
 
 FLOOR, CHANNEL, RELIEF = 440.0, 880.0, 660.0  # Hz: the floor, an interpreter, their relief
 TONES = (FLOOR, CHANNEL, RELIEF)
@@ -35,20 +33,7 @@ SWITCH_WITHIN = 1.0  # seconds from the command's answer to the new tone (issue 
 
 @pytest.fixture
 def backend() -> str:
-    return "sqlite"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return replace(settings, record_stage=True)
-
-
-@pytest.fixture
-async def world(client, db, monkeypatch) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
-    use_loopback_ice(monkeypatch)
-    built = await make_world(client, db)
-    yield built
-    await built.close()
+    return "sqlite"  # media is the same on both databases
 
 
 def _power(samples: list[int], hz: float, rate: int) -> float:
