@@ -66,11 +66,11 @@ class Principal:
         """Whether some room is theirs to moderate (the console is worth showing them)."""
         return any(g.role in (Role.ORGANIZER, Role.HOST, Role.MODERATOR) for g in self.grants)
 
-    def captions(self, session: Session) -> bool:
+    def may_caption(self, session: Session) -> bool:
         """May send the session's live captions: its captioners and moderators."""
         return self.moderates(session) or self._holds(Role.CAPTIONER, session)
 
-    def interprets(self, session: Session) -> bool:
+    def may_interpret(self, session: Session) -> bool:
         """May publish an interpretation channel: its interpreters and moderators."""
         return self.moderates(session) or self._holds(Role.INTERPRETER, session)
 

@@ -32,7 +32,7 @@ CUE_AT_LEAST = timedelta(seconds=1)
 
 
 def check_may_caption(principal: Principal, session: Session) -> None:
-    if not principal.captions(session):
+    if not principal.may_caption(session):
         raise Forbidden(
             "caption.forbidden", "Only this session's captioners and moderators send captions."
         )

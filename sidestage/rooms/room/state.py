@@ -78,8 +78,8 @@ def _common(
             "interpretation": list(session.interpretation_languages),
             "captions": list(session.caption_languages),
         },
-        "may_caption": ctx.principal.captions(session),
-        "may_interpret": ctx.principal.interprets(session),
+        "may_caption": ctx.principal.may_caption(session),
+        "may_interpret": ctx.principal.may_interpret(session),
     }
 
 

@@ -100,7 +100,7 @@ async def check_on_stage(ctx: Context, session_id: int) -> None:
 def check_interpreter(ctx: Context, session: Session, language: str | None) -> str:
     """An interpretation channel is published by the session's interpreters (and its
     moderators), in one of the languages it offers interpretation in."""
-    if not ctx.principal.interprets(session):
+    if not ctx.principal.may_interpret(session):
         raise Forbidden(
             "stage.not_an_interpreter", "Only this session's interpreters publish a channel."
         )
