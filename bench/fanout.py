@@ -35,6 +35,9 @@ Phases, in one room (the demo's public side event for Sidestage), each server in
 3. latency: 1,000 more join, then 10 messages a second into the 2,000 for 10 s; p50 and
    p99 from send to arrival at every participant (a note under the row if Sidestage
    logged its event loop held up meanwhile, with how long);
+   Sidestage only, then: live captions, a captioner (an organizer) sending 3 lines a
+   second for as long, each to all 2,000: p50 and p99 from send to arrival (target: p99
+   at most 300 ms);
 4. vote burst: the 2,000 vote at once in a poll a moderator opened; the tallies the
    moderator receives must equal the votes acknowledged; votes a second, and seconds from
    the last acknowledgement to the exact tally's arrival.
@@ -99,6 +102,7 @@ from fanout_kit.clients import ClientsRole
 from fanout_kit.phases import (
     Load,
     broadcast,
+    captions,
     join_storm,
     median_round,
     summary_of,
@@ -201,8 +205,15 @@ async def _latency_and_votes(stand: Stand, plan: dict[str, Any]) -> dict[str, An
     moderator = server.tokens[-1]  # Sidestage's is an organizer; the references take anyone
     await load.join([server.url], server.room, server.tokens[plan["join"] : 2 * plan["join"]])
     latency = await broadcast(load, [server], rooms, 10.0, plan["latency_s"])
+    result = {"latency": latency}
+    if stand.name == "sidestage":  # live captions: the others have none
+        rate, seconds = CAPTION_RATE, plan["latency_s"]
+        result["captions"] = await captions(load, server, server.room, moderator, rate, seconds)
     votes = await vote_burst(load, [server], rooms, moderator, stand.name == "sidestage")
-    return {"latency": latency, "votes": votes}
+    return result | {"votes": votes}
+
+
+CAPTION_RATE = 3.0  # lines a second: a fast captioner, or speech recognition's pace
 
 
 def print_errors(servers: list[Server], warnings: bool = False) -> None:
@@ -278,6 +289,18 @@ async def measure_wave(quick: bool, workdir: Path) -> dict[str, Any]:
         if wave_failed(row):
             print_errors(cluster.servers, warnings=True)  # before the logs go
         return row
+
+
+def caption_line(row: dict[str, Any]) -> str:
+    target = "PASS" if row["p99_ms"] <= CAPTION_P99_MS else "FAIL"
+    return (
+        f"  captions: {row['lines']} lines ({row['language']}) to {row['room']} people, "
+        f"p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms "
+        f"(target p99 <= {CAPTION_P99_MS} ms: {target})"
+    )
+
+
+CAPTION_P99_MS = 300  # issue 25's target at 2,000 participants
 
 
 def line(name: str, row: dict[str, Any]) -> str:
@@ -403,6 +426,8 @@ async def _single_servers(names: list[str], quick: bool, workdir: Path) -> dict[
         if overflows:
             print(f"  ({overflows} joins found the accept queue full: 1 s lost each)")
         held_up(row["latency"])
+        if "captions" in row:
+            print(caption_line(row["captions"]), flush=True)
     print(split_line(rows), flush=True)
     return rows
 
@@ -415,6 +440,7 @@ def _summary(
     if side:
         summary |= {
             "p99_ms_at_2000": side["latency"]["p99_ms"],
+            "caption_p99_ms_at_2000": side["captions"]["p99_ms"],
             "join_s": side["joins"]["seconds"],
             "kb_per_idle_participant": side["joins"]["bytes_per_participant"] / 1024,
             "results_after_last_vote_s": side["votes"]["results_after_last_vote_s"],

@@ -29,6 +29,14 @@ forwarders over TCP on loopback (``sidestage.realtime.media.relay``); viewers jo
 turn. Its server CPU is both processes', and an edge viewer's added latency includes the
 relay hop.
 
+A fourth, ``channel``, is simultaneous interpretation: the publisher sends a second sound
+(an interpreter's channel); 100 sound-only viewers join on the floor's sound and are each
+handed to the channel (``Forwarder.hand_over``), then back and forth, as listeners
+choosing a language do: the seconds from each hand-over to the first frame from the new
+source leaving for that viewer ("switch"), and, over the window, a channel's listeners
+per core against the sound-only viewers' at the same count (targets: p99 switch within a
+second; at least 0.9 of the sound-only figure).
+
 Viewers per core = viewers served / server CPU seconds per second, where a viewer counts
 only for the share of the publisher's frames it received (a server that drops frames does
 not look fast). Every window fails (exit 1) if the publisher's frames stop reaching the

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
@@ -444,3 +445,31 @@ async def test_places_tracks_and_calendars_are_in_the_readers_language(
     meta = exported["schedule"]["conference"]["meta"]["sidestage"]
     assert meta["room_translations"][session.room.name]["ar"] == room_ar  # type: ignore[union-attr]
     assert meta["track_translations"][session.track.name]["ar"] == track_ar  # type: ignore[union-attr]
+
+
+async def test_the_marathon_board_filters_by_the_language_one_follows_in(
+    client: TestClient,
+    db,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The board lists the languages its sessions can be followed in, and keeps only the
+    sessions one can follow in the chosen one (spoken, interpreted or captioned)."""
+    from sidestage.web import pages
+
+    await load_demo_program(db)
+    async with db() as s:
+        first = await s.scalar(select(func.min(Session.starts_at)))
+    # The board as it is a minute into the virtual day, whatever the hour the test runs at.
+    monkeypatch.setattr(pages, "utcnow", lambda: first + timedelta(minutes=1))
+    board = await (await client.get("/marathon?lang=en")).text()
+    offered = re.findall(
+        r'<option value="([a-z-]+)"', board.split('name="language"')[1].split("</select>")[0]
+    )
+    assert offered and len(set(offered)) == len(offered)
+    cards = board.count('class="card')
+    assert cards > 0
+    for code in offered:
+        kept = await (await client.get(f"/marathon?language={code}")).text()
+        assert 0 < kept.count('class="card') <= cards
+    nothing = await (await client.get("/marathon?language=zz")).text()
+    assert nothing.count('class="card') == 0

@@ -126,12 +126,13 @@ class ClientsRole:
             "check": self.check,
             "collect": self.collect,
             "moderate": self.moderate,
+            "caption": self.caption,
             "vote": self.vote,
             "results": self.results_seen,
         }
 
     def _on_event(self, name: str, payload: Any, arrival: float) -> None:
-        if name == "chat.posted":
+        if name in ("chat.posted", "caption.added"):  # a timestamped line either way
             self.received += 1
             sent = _sent_at(payload)
             if sent is not None:  # else not one of the bench's: counted, and no latency
@@ -258,6 +259,30 @@ class ClientsRole:
             pending.append(asyncio.ensure_future(_timed(sender.call("chat.send", message))))
         timed = await asyncio.gather(*pending)
         return [answer for answer, _ in timed], [took for _, took in timed]
+
+    async def caption(self, request: JsonDict) -> JsonDict:
+        """As a captioner (``token``, one who may caption in ``room``): ``rate`` lines a
+        second for ``seconds`` in the room's first caption language, each line the time it
+        was sent. Answers the language and the acks' answers."""
+        captioner = Connection(lambda *_: None)
+        await captioner.open(self.http, request["url"], request["token"])
+        try:
+            room = request["room"]
+            entered = await _ok(captioner, "room.enter", {"session_id": room})
+            language = entered["languages"]["captions"][0]
+            interval, count = 1.0 / request["rate"], int(request["rate"] * request["seconds"])
+            start, pending = time.monotonic(), []
+            for index in range(count):
+                delay = start + index * interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                line = {"session_id": room, "language": language, "text": repr(time.time())}
+                pending.append(asyncio.ensure_future(captioner.call("caption.send", line)))
+            answers = await asyncio.gather(*pending)
+        finally:
+            await captioner.close()
+        refused = [a for a in answers if not a.get("ok")]
+        return {"language": language, "sent": count - len(refused), "refused": refused[:3]}
 
     async def moderate(self, request: JsonDict) -> JsonDict:
         """Enter ``rooms`` as the moderator who watches the results; with ``create``, also

@@ -164,6 +164,24 @@ async def broadcast(
     } | _latency(servers, logged, counts)
 
 
+async def captions(
+    load: Load, server: Server, room: int, token: str, rate: float, seconds: float
+) -> JsonDict:
+    """A captioner sends ``rate`` lines a second for ``seconds`` into ``room``, where
+    everyone joined so far is: latency from each line's send to its arrival at everyone."""
+    await load.collect(reset=True)
+    logged = [server.log_size()]
+    answer = await load.children[0].call(
+        "caption", wait_s=seconds + 120, url=server.url, token=token, room=room, rate=rate,
+        seconds=seconds,
+    )  # fmt: skip
+    _accepted([server], "captions", [answer])
+    expected = answer["sent"] * load.members[room]
+    counts = await _drained(load, expected)
+    result = {"room": load.members[room], "language": answer["language"], "lines": answer["sent"]}
+    return result | {"deliveries": expected} | _latency([server], logged, counts)
+
+
 def _chat(
     load: Load, rooms: list[int], rate: float, seconds: float, **options: Any
 ) -> list[Awaitable[Any]]:

@@ -29,6 +29,8 @@ class PublisherRole:
             ]
             video.setCodecPreferences(vp8[:1])
         self.pc.addTransceiver(Tone(), direction="sendonly")
+        if request.get("interpreted"):  # an interpreter's channel, as a second sound
+            self.pc.addTransceiver(Tone(), direction="sendonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return sdp_to_json(self.pc.localDescription)
 

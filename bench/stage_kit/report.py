@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 import aiortc
@@ -41,13 +42,15 @@ def line(row: Row) -> str:
 
 def _verdicts(row: Row) -> str:
     parts = []
-    if row.media != "audio":
+    if row.media == "video+audio":  # the target is a video one; sound rows are compared below
         ok = row.viewers_per_core >= TARGET_VIEWERS_PER_CORE
         parts.append(f"v/core>={TARGET_VIEWERS_PER_CORE} {'PASS' if ok else 'FAIL'}")
     if row.latency:
         for q in (50, 99):
             ok = row.latency[f"added_p{q}_ms"] <= TARGET_ADDED_MS
             parts.append(f"p{q}<={TARGET_ADDED_MS:g}ms {'PASS' if ok else 'FAIL'}")
+    if row.switch_ms:
+        parts.append(f"switch p99 {row.switch_ms['p99']:.0f} ms")
     return " ".join(parts)
 
 
@@ -108,9 +111,36 @@ def summary(rows: list[Row], legs: list[JsonDict]) -> JsonDict:
         "in_server_p99_ms": most.latency["in_server_p99_ms"],
         "added_latency_pass": most.latency["added_p99_ms"] <= TARGET_ADDED_MS,
         "relayed": _relayed(rows),
+        "interpretation": _interpretation(rows),
         "ratio_forwarder_over_relay_video": _ratio(rows, "video+audio"),
         "ratio_forwarder_over_relay_audio": _ratio(rows, "audio"),
         "network_leg": legs,
+    }
+
+
+def _interpretation(rows: list[Row]) -> JsonDict | None:
+    """One channel's listeners per core beside the sound-only stage's at the same count
+    (target: no fewer), and the switch times (target: p99 within a second)."""
+    channel = next((r for r in rows if r.media == "channel"), None)
+    if channel is None or channel.switch_ms is None:
+        return None
+    audio = next(
+        (
+            r
+            for r in rows
+            if r.media == "audio" and r.mode == "forwarder" and r.viewers == channel.viewers
+        ),
+        None,
+    )
+    ratio = channel.viewers_per_core / audio.viewers_per_core if audio else None
+    return {
+        "listeners": channel.viewers,
+        "listeners_per_core": channel.viewers_per_core,
+        "audio_viewers_per_core": audio.viewers_per_core if audio else None,
+        "ratio_to_audio": ratio,
+        "listeners_pass": ratio is not None and ratio >= TARGET_CHANNEL_RATIO,
+        "switch_ms": channel.switch_ms,
+        "switch_pass": channel.switch_ms["p99"] <= TARGET_SWITCH_MS,
     }
 
 
@@ -121,7 +151,8 @@ def summary_lines(summary: JsonDict) -> list[str]:
     def ratio(value: float | None) -> str:
         return f"{value:.1f}x" if value else "-"
 
-    return [
+    lines = _interpretation_lines(summary.get("interpretation"), verdict)
+    return lines + [
         f"forwarder, video, {summary['at_viewers']} viewers: "
         f"{summary['forwarder_video_viewers_per_core']:.0f} viewers/core "
         f"(target >= {TARGET_VIEWERS_PER_CORE}: {verdict(summary['viewers_per_core_pass'])})",
@@ -141,4 +172,24 @@ def summary_lines(summary: JsonDict) -> list[str]:
         "forwarder / MediaRelay viewers per core: "
         f"video {ratio(summary['ratio_forwarder_over_relay_video'])}, "
         f"audio {ratio(summary['ratio_forwarder_over_relay_audio'])}",
+    ]
+
+
+TARGET_CHANNEL_RATIO = 0.9  # a channel's listeners per core against sound-only viewers'
+TARGET_SWITCH_MS = 1000  # issue 25: a language switch within a second (p99)
+
+
+def _interpretation_lines(found: JsonDict | None, verdict: Callable[[bool], str]) -> list[str]:
+    if not found:
+        return []
+    switch = found["switch_ms"]
+    audio = found["audio_viewers_per_core"]
+    beside = f" against {audio:.0f} sound-only viewers/core" if audio else ""
+    return [
+        f"interpretation channel, {found['listeners']} listeners: "
+        f"{found['listeners_per_core']:.0f} listeners/core{beside} "
+        f"(target ratio >= {TARGET_CHANNEL_RATIO:g}: {verdict(found['listeners_pass'])})",
+        f"language switch to the new source's first frame, {switch['count']} switches: "
+        f"p50 {switch['p50']:.1f} ms, p99 {switch['p99']:.1f} ms, max {switch['max']:.1f} ms "
+        f"(target p99 <= {TARGET_SWITCH_MS} ms: {verdict(found['switch_pass'])})",
     ]

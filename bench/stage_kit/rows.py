@@ -42,6 +42,7 @@ class Row:
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
     generator_cores: int | None  # cores the load generators were pinned to; None: unpinned
+    switch_ms: JsonDict | None = None  # interpreted: hand-over to the new source's first frame
 
     @property
     def saturated(self) -> bool:
@@ -58,7 +59,13 @@ class Row:
 
 
 def row_from_window(
-    plan: Plan, n: int, window: Window, latency: JsonDict | None, loads: Any, cores: Cores
+    plan: Plan,
+    n: int,
+    window: Window,
+    latency: JsonDict | None,
+    loads: Any,
+    cores: Cores,
+    switches: list[float] | None = None,
 ) -> Row:
     """A viewer counts only for its share of the publisher's frames: drops do not look fast."""
     kind = plan.kind
@@ -96,7 +103,18 @@ def row_from_window(
         load_before=loads[0],
         load_after=loads[1],
         generator_cores=len(cores.generators) if cores.generators else None,
+        switch_ms=_switch_ms(switches) if switches else None,
     )
+
+
+def _switch_ms(switches: list[float]) -> JsonDict:
+    taken = sorted(s * 1000 for s in switches)
+    return {
+        "count": len(taken),
+        "p50": statistics.median(taken),
+        "p99": taken[min(len(taken) - 1, int(len(taken) * 0.99))],
+        "max": taken[-1],
+    }
 
 
 def add_marginal(rows: list[Row]) -> None:

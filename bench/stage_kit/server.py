@@ -71,6 +71,7 @@ class ServerRole:
         self._sources: list[tuple[MediaStreamTrack, Any]] = []
         self._pending: list[ViewerPeer | RTCPeerConnection] = []
         self._watched: list[tuple[Any, FrameLog]] = []
+        self._channel: Forwarder | None = None  # the interpreted setup's second sound
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -84,6 +85,7 @@ class ServerRole:
             "unwatch": self.unwatch,
             "serve_relay": self.serve_relay,
             "follow": self.follow,
+            "switch": self.switch,
         }
 
     # ------------------------------------------------------------------ the publisher
@@ -94,6 +96,8 @@ class ServerRole:
             self._publisher, answer = await accept_publisher(offer, CONFIG)
             self._forwarders = self._publisher.forwarders
             pc = self._publisher.pc
+            if request.get("interpreted"):  # viewers get the floor; the channel comes later
+                self._forwarders, (self._channel,) = self._forwarders[:1], self._forwarders[1:]
         else:
             pc = self._relay_pc = RTCPeerConnection(CONFIG)
             await pc.setRemoteDescription(offer)
@@ -103,7 +107,9 @@ class ServerRole:
                 self._sources.append((transceiver.receiver.track, codec))
             await pc.setLocalDescription(await pc.createAnswer())
             answer = pc.localDescription
-        for transceiver in pc.getTransceivers():
+        # The interpreted setup counts the channel's frames: the ones its viewers get.
+        counted = pc.getTransceivers()[-1:] if self._channel else pc.getTransceivers()
+        for transceiver in counted:
             self._stamp(transceiver)
         return sdp_to_json(answer)
 
@@ -183,6 +189,29 @@ class ServerRole:
             await viewer.accept_answer(answer)  # also checks the codec was kept
         else:
             await viewer.setRemoteDescription(answer)
+
+    async def switch(self, request: JsonDict) -> list[float]:
+        """Hand every viewer's sound from the floor to the channel, or back: the seconds
+        from each hand-over to its first frame from the new source leaving for the viewer."""
+        floor, channel = (self._forwarders or [None])[0], self._channel
+        assert floor is not None and channel is not None, "an interpreted setup publishes both"
+        to, away = (channel, floor) if request["to"] == "channel" else (floor, channel)
+        tracks = [t for t in away.viewers]
+        firsts: list[asyncio.Future[float]] = []
+        loop = asyncio.get_running_loop()
+        for track in tracks:
+            first: asyncio.Future[float] = loop.create_future()
+            firsts.append(first)
+            switched = time.perf_counter()
+
+            def noted(_timestamp: int, first=first, switched=switched, track=track) -> None:
+                if not first.done():
+                    first.set_result(time.perf_counter() - switched)
+                    track.on_frame_sent = None
+
+            track.on_frame_sent = noted
+            away.hand_over(track, to)
+        return list(await asyncio.wait_for(asyncio.gather(*firsts), 10))
 
     # ------------------------------------------------------------------ measuring
 

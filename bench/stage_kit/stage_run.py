@@ -20,6 +20,7 @@ from .rows import Row, Window, add_marginal, row_from_window
 from .viewer_pool import ViewerPool
 
 VIEWER_PROCESSES = os.cpu_count() or 1  # one viewers process saturates a core near 100
+SWITCH_ROUNDS = 3  # of every listener to the floor and back to the channel
 
 
 @dataclass
@@ -53,8 +54,11 @@ class Stage:
         return self.plan.kind
 
     async def publish(self) -> None:
-        offer = await self.publisher.call("offer", audio_only=self.plan.audio_only)
-        answer = await self.server.call("publish", offer=offer)
+        interpreted = self.plan.interpreted
+        offer = await self.publisher.call(
+            "offer", audio_only=self.plan.audio_only, interpreted=interpreted
+        )
+        answer = await self.server.call("publish", offer=offer, interpreted=interpreted)
         await self.publisher.call("answer", answer=answer)
         await self.server.call("wait", kind=self.kind, count=2 * FPS, timeout=30)
         for edge in self.servers[1:]:
@@ -106,6 +110,15 @@ class Stage:
         server = (_together(start), _together(end))
         return Window(server, (viewers[0], viewers[1]), (v0, v1), (p0, p1))
 
+    async def switches(self, rounds: int = SWITCH_ROUNDS) -> list[float]:
+        """Every viewer switched to the channel and back ``rounds`` times, ending on the
+        channel: seconds from each hand-over to the new source's first frame leaving."""
+        taken: list[float] = await self.server.call("switch", to="channel")
+        for _ in range(rounds - 1):
+            taken += await self.server.call("switch", to="floor")
+            taken += await self.server.call("switch", to="channel")
+        return taken
+
     async def latency(self) -> JsonDict:
         """A second window, with the server noting when frames leave for some viewers."""
         picked: dict[str, Any] = {"viewers": spread(self.joined, LATENCY_SAMPLE)}
@@ -156,11 +169,12 @@ async def run_plan(plan: Plan, window: float) -> tuple[list[Row], JsonDict]:
         rows: list[Row] = []
         for n in plan.counts:
             await stage.grow(n)
+            switches = await stage.switches() if plan.interpreted else None
             load_before = os.getloadavg()
             measured = await stage.measure()
             latency = None if plan.audio_only else await stage.latency()
             loads = (load_before, os.getloadavg())
-            rows.append(row_from_window(plan, n, measured, latency, loads, cores))
+            rows.append(row_from_window(plan, n, measured, latency, loads, cores, switches))
             add_marginal(rows)
             print(line(rows[-1]), flush=True)
         leg = {"leg_p50_ms": stage.leg * 1000, "leg_p99_ms": stage.leg_p99 * 1000}

@@ -135,10 +135,18 @@ async def marathon_page(request: web.Request) -> dict[str, Any]:
         conference = await program.get_conference(db, request.app[SETTINGS].conference)
         running, upcoming = await program.sessions_around(db, conference.id, now)
     presence = request.app[REALTIME].services.presence
+    # Followed in a language: spoken, interpreted or captioned (the program's filter too).
+    languages = sorted({code for s in running + upcoming for code in s.followable_in})
+    language = request.query.get("language", "")[:16]
+    if language:
+        running = [s for s in running if language in s.followable_in]
+        upcoming = [s for s in upcoming if language in s.followable_in]
     return {
         "conference": conference,
         "running": running,
         "upcoming": upcoming,
+        "session_languages": languages,
+        "language": language,
         "counts": await presence.counts(s.id for s in running + upcoming),
         "now": now,
         "config": live_config(request, conference),
