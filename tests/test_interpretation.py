@@ -16,6 +16,8 @@ import pytest
 from aiortc.mediastreams import MediaStreamTrack
 
 from sidestage.platform.access.models import Role
+from sidestage.platform.db import transaction
+from sidestage.platform.program.models import Session
 from sidestage.platform.settings import Settings
 from sidestage.realtime.media.recorder import list_recordings
 from sidestage.realtime.server import REALTIME
@@ -186,3 +188,43 @@ async def test_only_interpreters_publish_channels_and_bad_choices_are_refused(
         "stage.take_over", {"session_id": room, "publication_id": "0" * 32}
     )
     assert take["error"]["code"] == "stage.not_found"
+
+
+async def test_two_channels_at_once_each_listener_hears_their_own(world: World) -> None:
+    """A side event with the floor and two interpretation channels (the 'done' of issue
+    25): three listeners, three sounds, on one stage."""
+    room = world.public.id
+    async with transaction(world.db) as db:  # type: ignore[arg-type]
+        session = await db.get(Session, room)
+        assert session is not None
+        session.interpretation_languages = ["ar", "fr"]
+    host = await world.with_role(Role.MODERATOR, session_id=room)
+    speaker_client = await world.with_role(Role.SPEAKER, session_id=room)
+    arabic_client = await world.with_role(Role.INTERPRETER, session_id=room)
+    french_client = await world.with_role(Role.INTERPRETER, session_id=room)
+    people = [await world.guest(name) for name in ("Original", "Arabic", "French")]
+    for client in (host, speaker_client, arabic_client, french_client, *people):
+        await client.ok("room.enter", {"session_id": room})
+    me = await world.http.get(
+        "/api/me", headers={"Authorization": f"Bearer {speaker_client.token}"}
+    )
+    await host.ok("stage.put_on", {"session_id": room, "account_id": (await me.json())["id"]})
+
+    floor = Speaker(speaker_client, room)
+    arabic, french = Speaker(arabic_client, room), Speaker(french_client, room)
+    listeners = [Watcher(person, room) for person in people]
+    async with closing(floor, arabic, french, *listeners):
+        await floor.accept(await floor.publish(Tone(FLOOR)))
+        await arabic.accept(await arabic.publish(Tone(CHANNEL), video=False, language="ar"))
+        await french.accept(await french.publish(Tone(RELIEF), video=False, language="fr"))
+        for watcher in listeners:
+            assert (await watcher.watch(floor.publication_id))["ok"]
+            await hears(watcher, FLOOR, within=10)
+        original, in_arabic, in_french = listeners
+        assert (await listen(in_arabic, "ar"))["on_air"] is True
+        assert (await listen(in_french, "fr"))["on_air"] is True
+        await hears(in_arabic, CHANNEL)
+        await hears(in_french, RELIEF)
+        assert await heard(next(t for t in original.tracks if t.kind == "audio")) == FLOOR
+        for watcher in listeners:
+            await watcher.frames("video", 10)
