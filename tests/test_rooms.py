@@ -185,6 +185,14 @@ async def test_polls(world: World) -> None:
     ] == "poll.closed"
     final = await late.wait_for("poll.results_changed")
     assert final["counts"] == [0, 1, 0]
+    for again in (late, voter, await world.guest("After")):  # a reload, or someone new
+        closed = next(
+            p
+            for p in (await again.ok("room.enter", room))["polls"]
+            if p["poll_id"] == made["poll_id"]
+        )
+        assert closed["status"] == "closed" and closed["tally"]["counts"] == [0, 1, 0]
+    assert closed["own"] is None
     await moderator.ok("poll.open", poll)  # reopened, votes kept
     await voter.ok("poll.vote", {**poll, "choices": [2]})
     exported = await world.http.get(

@@ -132,6 +132,10 @@ async def _poll(console: Page, amina: Page, omar: Page) -> None:
         await expect(page.get_by_text("Votes: 1 (50%)")).to_have_count(2)
     await console.get_by_role("button", name="Close poll").click()
     await expect(omar.get_by_text("Closed", exact=True)).to_be_visible(timeout=WAIT)
+    await omar.reload()  # the closed poll and its results stay (they vanished before)
+    await entered(omar)
+    await expect(omar.get_by_text("Closed", exact=True)).to_be_visible(timeout=WAIT)
+    await expect(omar.get_by_text("Results: 2 voted")).to_be_visible()
 
 
 async def _questions(console: Page, amina: Page, omar: Page) -> None:

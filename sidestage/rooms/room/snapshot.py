@@ -55,6 +55,7 @@ Json = dict[str, Any]
 class RoomSnapshot:
     chat: list[Json]  # the recent messages, oldest first, as sent
     open_polls: list[tuple[Poll, Json]]  # detached polls, each as sent
+    closed_polls: list[tuple[Poll, Json]]  # their results stay for whoever may see them
     tools: list[Json]
     questions: list[tuple[QuestionOrder, Json]]  # shown to everyone, as participants see them
     queued_by: frozenset[int]  # people with a question waiting for a moderator
@@ -67,6 +68,7 @@ class RoomSnapshot:
         return next((poll for poll, _ in self.open_polls if poll.id == poll_id), None)
 
 
+RECENT_CLOSED = 20  # closed polls a room keeps showing with their results, the latest
 QuestionOrder = tuple[bool, int, int]  # sorts as the room lists questions (qa.room_order)
 
 # What a snapshot is read from: a change to any of a room's rows moves the room's epoch.
@@ -159,12 +161,20 @@ async def _read_rows(db: AsyncSession, session_id: int) -> RoomSnapshot:
     questions = await qa.questions_of(db, session_id)
     shown = [q for q in questions if q.status in qa.SHOWN]
     messages = await chat.recent(db, session_id)
-    open_polls = await polls.polls_of(db, session_id, statuses=[PollStatus.OPEN])
-    for poll in open_polls:
+    shown_polls = await polls.polls_of(
+        db, session_id, statuses=[PollStatus.OPEN, PollStatus.CLOSED]
+    )
+    for poll in shown_polls:
         db.expunge(poll)  # a rollback of this transaction must not expire the copy
+    open_polls = [p for p in shown_polls if p.status == PollStatus.OPEN]
+    closed_polls = [p for p in shown_polls if p.status == PollStatus.CLOSED]
     return RoomSnapshot(
         chat=[chat_events.posted(m).model_dump(mode="json") for m in messages],
         open_polls=[(p, poll_events.poll_out(p).model_dump(mode="json")) for p in open_polls],
+        closed_polls=[
+            (p, poll_events.poll_out(p).model_dump(mode="json"))
+            for p in closed_polls[-RECENT_CLOSED:]
+        ],
         tools=[
             tool_events.tool_out(t).model_dump(mode="json")
             for t in await tools.tools_of(db, session_id)

@@ -25,7 +25,7 @@ async def room_state(ctx: Context, session: Session, since: int | None) -> dict[
     state: dict[str, Any] = {
         **_common(ctx, session, moderator, shared),
         **_chat(since, shared),
-        "polls": await _open_polls(ctx, shared, moderator),
+        "polls": await _shown_polls(ctx, shared, moderator),
         "questions": await _questions(ctx, session.id, moderator, shared),
         "upvoted": await _upvoted(ctx, session.id, shared),
         "tools": list(shared.tools),
@@ -46,7 +46,7 @@ async def resumed_state(ctx: Context, session: Session, since_seq: int) -> dict[
         **_common(ctx, session, moderator, shared),
         "seq": since_seq,
         "resumed": True,
-        "polls": await _open_polls(ctx, shared, moderator),  # tallies are not room events
+        "polls": await _shown_polls(ctx, shared, moderator),  # tallies are not room events
         "upvoted": await _upvoted(ctx, session.id, shared),
     }
     if moderator:  # moderation traffic is not in the room's feed
@@ -93,9 +93,10 @@ def _chat(since: int | None, shared: RoomSnapshot) -> dict[str, Any]:
     return {"chat": listed, "chat_truncated": truncated}
 
 
-async def _open_polls(ctx: Context, shared: RoomSnapshot, moderator: bool) -> list[dict[str, Any]]:
+async def _shown_polls(ctx: Context, shared: RoomSnapshot, moderator: bool) -> list[dict[str, Any]]:
+    """The open polls, and the closed ones with their results: a reload must not lose them."""
     shown = []
-    for poll, sent in shared.open_polls:
+    for poll, sent in shared.closed_polls + shared.open_polls:
         mine = await polls.own_choices(ctx.db, poll.id, ctx.account.id)
         if mine is not None:
             ctx.connection.voted_polls[poll.id] = poll.session_id
