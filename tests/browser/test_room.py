@@ -90,12 +90,17 @@ async def _chat(amina: Page, omar: Page) -> None:
     await expect(arrived).to_be_visible(timeout=WAIT)
     await expect(arrived).to_have_attribute("dir", "auto")  # each message its own direction
     assert await arrived.evaluate("node => getComputedStyle(node).direction") == "rtl"
+    await say(amina, "The report: https://example.org/report.")
+    link = chat_log(omar).get_by_role("link", name="https://example.org/report")
+    await expect(link).to_have_attribute("href", "https://example.org/report", timeout=WAIT)
+    assert "noopener" in (await link.get_attribute("rel") or "")
 
 
 async def _chat_moderation(console: Page, amina: Page, omar: Page) -> None:
     await say(omar, "An offensive remark")
     remark = chat_log(console).get_by_role("listitem").filter(has_text="An offensive remark")
-    await remark.get_by_role("button", name="Delete").click(timeout=WAIT)
+    # The button's name says whose message it deletes (heard, not shown).
+    await remark.get_by_role("button", name=re.compile(r"^Delete \S")).click(timeout=WAIT)
     await expect(chat_log(amina).get_by_text("An offensive remark")).to_have_count(0, timeout=WAIT)
     await console.get_by_label("Slow mode").select_option("30")
     await expect(amina.get_by_text("one message every 30 seconds")).to_be_visible(timeout=WAIT)
@@ -142,12 +147,33 @@ async def _questions(console: Page, amina: Page, omar: Page) -> None:
     text = "How will the regional fund reach rural schools?"
     await amina.get_by_label("Your question").fill(text)
     await amina.get_by_role("button", name="Ask", exact=True).click()
-    upvote = question(omar, text).get_by_role("button", name="Upvote")
-    await upvote.click(timeout=WAIT)
+    upvote = question(omar, text).get_by_role("button", name=f"Upvote {text}")
+    await upvote.focus(timeout=WAIT)
+    await omar.keyboard.press("Enter")  # by keyboard: the focus stays on the button
     await expect(question(amina, text).get_by_text("Upvotes: 1")).to_be_visible(timeout=WAIT)
+    await expect(upvote).to_have_attribute("aria-pressed", "true")
+    await expect(upvote).to_be_focused()
     await question(console, text).get_by_role("button", name="Mark answered").click(timeout=WAIT)
     for page in (amina, omar):
         await expect(question(page, text).get_by_text("Answered")).to_be_visible(timeout=WAIT)
+    # With approval on, the asker is told when theirs is approved, not left on "once...".
+    await console.get_by_label("Approve questions before they are shown").check()
+    second = "Which partners run the rural programme?"
+    await expect(
+        amina.get_by_text("Questions are shown after a moderator approves them.")
+    ).to_be_visible(timeout=WAIT)
+    await amina.get_by_label("Your question").fill(second)
+    await amina.get_by_role("button", name="Ask", exact=True).click()
+    await expect(amina.get_by_text("once a moderator approves it")).to_be_visible(timeout=WAIT)
+    await (
+        question(console, second)
+        .get_by_role("button", name=re.compile("^Approve"))
+        .click(timeout=WAIT)
+    )
+    await expect(amina.get_by_text("A moderator approved your question")).to_be_visible(
+        timeout=WAIT
+    )
+    await console.get_by_label("Approve questions before they are shown").uncheck()
 
 
 async def _tool(console: Page, amina: Page, mod_context: BrowserContext, session: Session) -> None:

@@ -5,6 +5,20 @@ import { _, clock } from "./i18n.js";
 import { clientId } from "./live.js";
 
 const PAGE = 50; // chat.history answers at most this many
+const WEB_ADDRESS = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'»]/g; // trailing punctuation stays text
+
+// The message's text with its web addresses as links, built as nodes (never as HTML).
+function linked(text) {
+  const parts = [];
+  let last = 0;
+  for (const found of text.matchAll(WEB_ADDRESS)) {
+    parts.push(text.slice(last, found.index));
+    parts.push(h("a", { href: found[0], target: "_blank", rel: "noopener noreferrer nofollow ugc" }, found[0]));
+    last = found.index + found[0].length;
+  }
+  parts.push(text.slice(last));
+  return parts.filter((part) => part !== "");
+}
 
 export class Chat {
   constructor(root, room) {
@@ -61,18 +75,21 @@ export class Chat {
 
   render(message) {
     const mine = message.author.id === this.room.accountId;
+    const at = clock(message.at, this.room.zone);
+    // Each button's name says whose message or whom it acts on, for those who hear the list.
+    const who = (text) => h("span", { class: "visually-hidden" }, ` ${text}`);
     const actions = [];
     if (mine || this.room.moderator) {
-      actions.push(h("button", { type: "button", class: "quiet", onclick: () => this.deleteMessage(message.id) }, _("Delete")));
+      actions.push(h("button", { type: "button", class: "quiet", onclick: () => this.deleteMessage(message.id) }, _("Delete"), who(`${message.author.name}, ${at}`)));
     }
     if (this.room.moderator && !mine) {
-      actions.push(h("button", { type: "button", class: "quiet", onclick: () => this.mute(message.author) }, _("Mute for 15 minutes")));
-      actions.push(h("button", { type: "button", class: "quiet", onclick: () => this.removePerson(message.author) }, _("Remove from the room")));
+      actions.push(h("button", { type: "button", class: "quiet", onclick: () => this.mute(message.author) }, _("Mute for 15 minutes"), who(message.author.name)));
+      actions.push(h("button", { type: "button", class: "quiet", onclick: () => this.removePerson(message.author) }, _("Remove from the room"), who(message.author.name)));
     }
     return h("li", { "data-id": message.id },
       h("span", { class: "who" }, h("bdi", {}, message.author.name)), " ",
-      h("time", { datetime: message.at, class: "meta" }, clock(message.at, this.room.zone)),
-      h("p", { dir: "auto" }, message.text),
+      h("time", { datetime: message.at, class: "meta" }, at),
+      h("p", { dir: "auto" }, ...linked(message.text)),
       actions.length ? h("span", { class: "actions" }, actions) : null);
   }
 

@@ -31,7 +31,11 @@ export class Questions {
   }
 
   upsert(question) {
+    const before = this.questions.get(question.id);
     this.questions.set(question.id, question);
+    if (this.isMine(question) && before?.status === "pending" && question.status === "visible") {
+      this.say(_("A moderator approved your question: it is in the list."));
+    }
     this.redraw();
   }
 
@@ -85,14 +89,17 @@ export class Questions {
   }
 
   actions(question) {
+    // Each button's name says which question it acts on, for those who hear the list.
+    const subject = h("span", { class: "visually-hidden" }, ` ${question.text.slice(0, 80)}`);
     const button = (label, key, onclick, extra = {}) =>
-      h("button", { type: "button", class: "quiet", "data-key": `${key}${question.id}`, onclick, ...extra }, label);
+      h("button", { type: "button", class: "quiet", "data-key": `${key}${question.id}`, onclick, ...extra }, label, subject.cloneNode(true));
     const buttons = [];
     const open = question.status === "visible" || question.status === "answered";
     const mine = this.isMine(question);
     if (open && !mine && !this.room.console) {
       const done = this.upvoted.has(question.id);
-      buttons.push(button(_("Upvote"), "up", () => this.upvote(question), { "aria-pressed": done ? "true" : "false", disabled: done }));
+      // Not disabled once pressed: a disabled button drops the keyboard's focus to the top.
+      buttons.push(button(_("Upvote"), "up", () => done || this.upvote(question), { "aria-pressed": done ? "true" : "false", "aria-disabled": done ? "true" : null }));
     }
     if (mine) buttons.push(button(_("Withdraw"), "wd", () => this.send("qa.withdraw", { question_id: question.id })));
     if (this.room.moderator) {
