@@ -473,3 +473,12 @@ async def test_the_marathon_board_filters_by_the_language_one_follows_in(
         assert 0 < kept.count('class="card') <= cards
     nothing = await (await client.get("/marathon?language=zz")).text()
     assert nothing.count('class="card') == 0
+
+
+async def test_switching_language_keeps_the_programs_filters(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    await load_demo_program(db)
+    page = await (await client.get("/program?language=ar&kind=side_event")).text()
+    links = re.findall(r'href="(\?[^"]*lang=fr[^"]*)"', page)
+    assert links == ["?language=ar&amp;kind=side_event&amp;lang=fr"]
+    followed = await client.get("/program?language=ar&kind=side_event&lang=fr")
+    assert 'value="side_event" selected' in await followed.text()

@@ -151,3 +151,24 @@ async def test_the_browser_code_speaks_the_page_language(client, db) -> None:  #
         await client.get(f"/sessions/{world.public.id}/room?lang=en", headers=guest)
     ).text()
     assert 'id="sidestage-strings">{}</script>' in english  # English needs no catalog
+
+
+async def test_the_room_of_an_ended_session_says_so(client, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sidestage.web import room_pages
+
+    world = await make_world(client, db)
+    token = await guest_token(client, "Late")
+    page = f"/sessions/{world.public.id}/room"
+    notice = re.compile(r'<p class="notice" data-part="session-ended"[^>]*?( hidden)?>')
+    during = world.public.ends_at - timedelta(minutes=5)
+    monkeypatch.setattr(room_pages, "utcnow", lambda: during)
+    found = notice.search(await (await client.get(page, headers=bearer(token))).text())
+    assert found is not None and found.group(1) == " hidden"  # shown by the page when it ends
+    monkeypatch.setattr(room_pages, "utcnow", lambda: world.public.ends_at)
+    ended = await (await client.get(page, headers=bearer(token))).text()
+    found = notice.search(ended)
+    assert found is not None and found.group(1) is None
+    assert "This session has ended." in ended
+    await world.close()

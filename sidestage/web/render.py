@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -77,6 +78,12 @@ def _labeller(locale: Locale, labels: dict[str, str]) -> Any:
     return lambda key: locale.gettext(labels.get(str(key), str(key)))
 
 
+def _in_language(request: web.Request, code: str) -> str:
+    """This page in another language, its query (the program's filters, the day) kept."""
+    query = [(key, value) for key, value in request.query.items() if key != "lang"]
+    return "?" + urlencode([*query, ("lang", code)])
+
+
 async def page_context(request: web.Request) -> dict[str, Any]:
     if request.path.startswith(SOCKET_PATH):
         # Engine.IO's requests render nothing, and a websocket's request lives as long as
@@ -94,6 +101,7 @@ async def page_context(request: web.Request) -> dict[str, Any]:
         "csrf_field": Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf)}">'),
         "csrf_token": csrf,
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "in_language": lambda code: _in_language(request, code),
         "request_path": request.path,
         "iso": iso_in_zone,
         "kind_label": _labeller(locale, KIND_LABELS),

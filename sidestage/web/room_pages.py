@@ -50,6 +50,7 @@ async def room_page(request: web.Request) -> web.Response:
         text_only=text_only,
         moderator=principal.moderates(session),
         config=live_config(request, conference),
+        ended=utcnow() >= session.ends_at,
     )
     response = aiohttp_jinja2.render_template("room.html", request, context)
     if request.query.get("text") in ("0", "1"):

@@ -183,8 +183,16 @@ function showStream(button) {
   button.replaceWith(frame);
 }
 
+// The room of a session that ends while one is in it says so when it does.
+const DAY_MS = 24 * 3600 * 1000;
+function announceTheEnd(notice) {
+  const left = new Date(notice.dataset.endsAt) - Date.now();
+  if (notice.hidden && left > 0 && left < DAY_MS) setTimeout(() => { notice.hidden = false; }, left);
+}
+
 function start() {
   const config = pageData("sidestage-config");
+  document.querySelectorAll("[data-part=session-ended]").forEach(announceTheEnd);
   const socket = connect();
   const rooms = new Map();
   document.querySelectorAll("[data-room]").forEach((root) => {
