@@ -24,7 +24,7 @@ from sidestage.web.keys import (
     SOCKET_PATH,
     TIME_ZONE,
 )
-from sidestage.web.security import CSRF_FIELD, csrf_token
+from sidestage.web.security import CSRF_FIELD, csrf_token, safe_next
 
 
 def N_(message: str) -> str:
@@ -79,8 +79,13 @@ def _labeller(locale: Locale, labels: dict[str, str]) -> Any:
 
 
 def _in_language(request: web.Request, code: str) -> str:
-    """This page in another language, its query (the program's filters, the day) kept."""
-    query = [(key, value) for key, value in request.query.items() if key != "lang"]
+    """This page in another language, its query (the program's filters, the day) kept;
+    a ``next`` only if it stays on this site, as the forms' own check has it."""
+    query = [
+        (key, value)
+        for key, value in request.query.items()
+        if key != "lang" and (key != "next" or safe_next(value, "") == value)
+    ]
     return "?" + urlencode([*query, ("lang", code)])
 
 
