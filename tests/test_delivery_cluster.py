@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from sidestage.platform.db import create_engine, session_factory, transaction
 from sidestage.realtime.room_feed import channel
@@ -116,3 +118,57 @@ async def test_a_number_the_room_never_gave_is_not_waited_for(cluster: Cluster) 
         await listener.client.wait_for("chat.posted", lambda m, i=message["id"]: m["id"] == i)
     assert [m["id"] for m in listener.client.received["chat.posted"]] == [m["id"] for m in sent]
     assert listener.numbers() == list(range(listener.seq + 1, listener.seq + 4))
+
+
+async def test_captions_reach_people_entering_on_both_processes_once(
+    cluster: Cluster, database_url: str
+) -> None:
+    """Captioners on each process send lines while 60 people enter, half on each: each
+    entrant's lines are those in its entry then every later one once, in order, with no
+    gap in the room's numbers (snapshots brought forward by caption lines included)."""
+    room = cluster.room
+    captioners = [
+        await cluster.join(server, await cluster.organizer_token())
+        for server in (cluster.a, cluster.b)
+    ]
+    language = (await captioners[0].ok("room.enter", {"session_id": room}))["languages"][
+        "captions"
+    ][0]
+    entrants = []
+    for n in range(60):
+        server = cluster.a if n % 2 else cluster.b
+        client = await Client(server.url, await cluster.token(f"C{n}")).connect()
+        cluster.clients.append(client)
+        entrants.append(Entrant(client))
+
+    async def caption(captioner: Client) -> list[int]:
+        line = {"session_id": room, "language": language}
+        return [
+            int((await captioner.ok("caption.send", {**line, "text": f"line {n}"}))["id"])
+            for n in range(20)
+        ]
+
+    captioning = asyncio.gather(*(caption(c) for c in captioners))
+    await asyncio.gather(*(entrant.enter(room) for entrant in entrants))
+    sent = sorted(line for lines in await captioning for line in lines)
+
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as db:
+        rows = await db.scalars(
+            select(RoomEvent)
+            .where(RoomEvent.session_id == room, RoomEvent.name == "caption.added")
+            .order_by(RoomEvent.seq)
+        )
+        feed = [(row.seq, int(row.data["id"])) for row in rows]
+    await engine.dispose()
+    assert sorted(line for _, line in feed) == sent
+    last = feed[-1][0]
+    for entrant in entrants:
+        await entrant.client.wait_for("caption.added", lambda c, last=last: c["seq"] >= last)
+    for entrant in entrants:
+        events = [c["id"] for c in entrant.client.received["caption.added"]]
+        assert events == [line for seq, line in feed if seq > entrant.seq]
+        in_entry = [c["id"] for c in entrant.entered["captions"].get(language, [])]
+        assert not set(in_entry) & set(events), "a line both in the entry and as an event"
+        assert in_entry == [line for seq, line in feed if seq <= entrant.seq][-len(in_entry) :]
+        assert entrant.numbers() == list(range(entrant.seq + 1, last + 1))

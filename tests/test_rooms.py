@@ -195,6 +195,9 @@ async def test_polls(world: World) -> None:
     assert closed["own"] is None
     await moderator.ok("poll.open", poll)  # reopened, votes kept
     await voter.ok("poll.vote", {**poll, "choices": [2]})
+    await moderator.ok("poll.close", poll)  # the entry's kept tally follows the new vote
+    again = (await late.ok("room.enter", room))["polls"]
+    assert next(p for p in again if p["poll_id"] == made["poll_id"])["tally"]["counts"] == [0, 0, 1]
     exported = await world.http.get(
         f"/api/polls/{made['poll_id']}/results.csv", headers=bearer(await _moderator_token(world))
     )

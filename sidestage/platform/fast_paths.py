@@ -19,6 +19,7 @@ it (the stage) is unavailable, and the rest of Sidestage goes on.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import os
@@ -87,6 +88,14 @@ def _decision(path: FastPath) -> Decision:
 def forget() -> None:
     """Decide again from now on: for tests that change the switch or a library."""
     _decided.clear()
+
+
+def checks(*modules: str) -> Callable[[], list[str]]:
+    """``missing`` for a path whose modules each define ``missing()``: imported only when
+    asked, so a library that broke one at import shows as what it lacks, not a crash."""
+    return lambda: [
+        name for module in modules for name in importlib.import_module(module).missing()
+    ]
 
 
 def lacking(owner: object, *names: str) -> list[str]:

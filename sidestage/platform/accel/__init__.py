@@ -6,19 +6,12 @@ upgrade that broke one cannot stop Sidestage from importing.
 
 from __future__ import annotations
 
-from sidestage.platform.fast_paths import FastPath
-
-
-def _sqlite_missing() -> list[str]:
-    from sidestage.platform.accel import sqlite_driver
-
-    return sqlite_driver.missing()
-
+from sidestage.platform.fast_paths import FastPath, checks
 
 SQLITE_ONE_TRIP = FastPath(
     name="platform.sqlite_one_trip",
     replaces="four thread trips per SQLite statement (SQLAlchemy's aiosqlite adapter)",
     instead="SQLAlchemy's own aiosqlite adapter",
-    missing=_sqlite_missing,
+    missing=checks("sidestage.platform.accel.sqlite_driver"),
 )
 PATHS = (SQLITE_ONE_TRIP,)

@@ -19,38 +19,15 @@ Sidestage importable and on python-socketio's own steps:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import engineio
 import socketio
 
 from sidestage.platform import fast_paths
-from sidestage.platform.fast_paths import FastPath, lacking
+from sidestage.platform.fast_paths import FastPath, checks, lacking
 from sidestage.realtime.channels import LocalDelivery, StockManager, StockRedisManager
-
-
-def _broadcasts_missing() -> list[str]:
-    from sidestage.realtime.accel import fanout, room_index
-
-    return fanout.missing() + room_index.missing()
-
-
-def _websocket_loop_missing() -> list[str]:
-    from sidestage.realtime.accel import websocket_loop
-
-    return websocket_loop.missing()
-
-
-def _liveness_missing() -> list[str]:
-    from sidestage.realtime.accel import liveness
-
-    return _engine_choice_missing() + liveness.missing()
-
-
-def _bounded_posts_missing() -> list[str]:
-    from sidestage.realtime.accel import polling
-
-    return _engine_choice_missing() + polling.missing()
 
 
 def _engine_choice_missing() -> list[str]:
@@ -58,29 +35,33 @@ def _engine_choice_missing() -> list[str]:
     return lacking(socketio.AsyncServer, "_engineio_server_class")
 
 
+def _with_engine_choice(module: str) -> Callable[[], list[str]]:
+    return lambda: _engine_choice_missing() + checks(module)()
+
+
 BROADCASTS = FastPath(
     name="realtime.broadcasts",
     replaces="a task per recipient for every broadcast and reply (python-socketio)",
     instead="python-socketio's managers and sends",
-    missing=_broadcasts_missing,
+    missing=checks("sidestage.realtime.accel.fanout", "sidestage.realtime.accel.room_index"),
 )
 WEBSOCKET_LOOP = FastPath(
     name="realtime.websocket_loop",
     replaces="two tasks per message received on websocket (engine.io)",
     instead="engine.io's receive loop",
-    missing=_websocket_loop_missing,
+    missing=checks("sidestage.realtime.accel.websocket_loop"),
 )
 LIVENESS = FastPath(
     name="realtime.liveness",
     replaces="a wake-up per connection for the ping timeout (engine.io)",
     instead="engine.io's ping-timeout task",
-    missing=_liveness_missing,
+    missing=_with_engine_choice("sidestage.realtime.accel.liveness"),
 )
 BOUNDED_POSTS = FastPath(
     name="realtime.bounded_posts",
     replaces="engine.io's check of a long-polling POST's size, whose answer never comes",
     instead="engine.io's check: an oversized POST is not answered",
-    missing=_bounded_posts_missing,
+    missing=_with_engine_choice("sidestage.realtime.accel.polling"),
     needed=True,
 )
 PATHS = (BROADCASTS, WEBSOCKET_LOOP, LIVENESS, BOUNDED_POSTS)

@@ -37,7 +37,7 @@ from sidestage.rooms.feed.models import RoomEvent, RoomSequence
 from sidestage.rooms.feed.service import Numbered
 from sidestage.rooms.polls import events as poll_events
 from sidestage.rooms.polls import service as polls
-from sidestage.rooms.polls.models import Poll, PollStatus
+from sidestage.rooms.polls.models import Poll, PollBallot, PollStatus
 from sidestage.rooms.qa import events as qa_events
 from sidestage.rooms.qa import service as qa
 from sidestage.rooms.qa.models import Question, QuestionStatus, QuestionVote
@@ -85,8 +85,9 @@ KEPT = (
 # Also read, and followed otherwise: upvotes move the room's epoch by hand (their rows
 # do not name the room, ``qa/service.py``); speakers' names move with every account
 # (``realtime/identities.py`` keeps accounts); the feed's tables give the snapshot its
-# number, and its events bring it forward.
-ALSO_READ = (QuestionVote, Account, RoomEvent, RoomSequence)
+# number, and its events bring it forward. A closed poll's ballots (its tally) change only
+# once it is reopened, which moves the room's epoch through its Poll row.
+ALSO_READ = (QuestionVote, Account, RoomEvent, RoomSequence, PollBallot)
 
 
 # The room's events after a number that this process delivered, None if it no longer
@@ -157,6 +158,13 @@ async def _read(db: AsyncSession, session_id: int) -> RoomSnapshot:
     )
 
 
+async def _closed_poll(db: AsyncSession, poll: Poll) -> Json:
+    """A closed poll as sent, with its final tally: everyone may see it, and it cannot
+    change while the poll stays closed (reopening it moves the room's epoch)."""
+    tally = (await polls.tally(db, poll)).model_dump(mode="json")
+    return poll_events.poll_out(poll).model_dump(mode="json") | {"tally": tally}
+
+
 async def _read_rows(db: AsyncSession, session_id: int) -> RoomSnapshot:
     questions = await qa.questions_of(db, session_id)
     shown = [q for q in questions if q.status in qa.SHOWN]
@@ -171,10 +179,7 @@ async def _read_rows(db: AsyncSession, session_id: int) -> RoomSnapshot:
     return RoomSnapshot(
         chat=[chat_events.posted(m).model_dump(mode="json") for m in messages],
         open_polls=[(p, poll_events.poll_out(p).model_dump(mode="json")) for p in open_polls],
-        closed_polls=[
-            (p, poll_events.poll_out(p).model_dump(mode="json"))
-            for p in closed_polls[-RECENT_CLOSED:]
-        ],
+        closed_polls=[(p, await _closed_poll(db, p)) for p in closed_polls[-RECENT_CLOSED:]],
         tools=[
             tool_events.tool_out(t).model_dump(mode="json")
             for t in await tools.tools_of(db, session_id)

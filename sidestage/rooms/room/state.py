@@ -100,8 +100,8 @@ async def _shown_polls(ctx: Context, shared: RoomSnapshot, moderator: bool) -> l
         mine = await polls.own_choices(ctx.db, poll.id, ctx.account.id)
         if mine is not None:
             ctx.connection.voted_polls[poll.id] = poll.session_id
-        entry: dict[str, Any] = {**sent, "own": mine}
-        if polls.may_see_results(poll, moderator, mine is not None):
+        entry: dict[str, Any] = {**sent, "own": mine}  # a closed poll's tally comes with it
+        if "tally" not in entry and polls.may_see_results(poll, moderator, mine is not None):
             entry["tally"] = (await polls.tally(ctx.db, poll)).model_dump(mode="json")
         shown.append(entry)
     return shown

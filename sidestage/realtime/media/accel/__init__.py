@@ -22,60 +22,36 @@ from typing import TYPE_CHECKING
 from aiortc import RTCRtpCodecParameters, RTCRtpTransceiver
 
 from sidestage.platform import fast_paths
-from sidestage.platform.fast_paths import FastPath
+from sidestage.platform.fast_paths import FastPath, checks
 
 if TYPE_CHECKING:
     from sidestage.realtime.media.forwarder import Forwarder, PacketSource, ViewerTrack
-
-
-def _encoded_frames_missing() -> list[str]:
-    from sidestage.realtime.media.accel import receiving
-
-    return receiving.missing()
-
-
-def _rtp_writer_missing() -> list[str]:
-    from sidestage.realtime.media.accel import rtp_writer
-
-    return rtp_writer.missing()
-
-
-def _srtp_sealer_missing() -> list[str]:
-    from sidestage.realtime.media.accel import sealer
-
-    return sealer.missing()
-
-
-def _native_sender_missing() -> list[str]:
-    from sidestage.realtime.media.accel import sendout
-
-    return sendout.missing()
 
 
 ENCODED_FRAMES = FastPath(
     name="media.encoded_frames",
     replaces="aiortc's decoding of every received track",
     instead="no stage: aiortc hands out no encoded frames",
-    missing=_encoded_frames_missing,
+    missing=checks("sidestage.realtime.media.accel.receiving"),
     needed=True,
 )
 RTP_WRITER = FastPath(
     name="media.rtp_writer",
     replaces="aiortc's sender task per viewer, packetizing every frame again",
     instead="aiortc's own sender for each viewer",
-    missing=_rtp_writer_missing,
+    missing=checks("sidestage.realtime.media.accel.rtp_writer"),
 )
 SRTP_SEALER = FastPath(
     name="media.srtp_sealer",
     replaces="pylibsrtp's protect (copies and an allocation per packet)",
     instead="pylibsrtp's protect",
-    missing=_srtp_sealer_missing,
+    missing=checks("sidestage.realtime.media.accel.sealer"),
 )
 NATIVE_SENDER = FastPath(
     name="media.native_sender",
     replaces="sealing and sending each packet from Python",
     instead="sealing and sending from Python",
-    missing=_native_sender_missing,
+    missing=checks("sidestage.realtime.media.accel.sendout"),
 )
 PATHS = (ENCODED_FRAMES, RTP_WRITER, SRTP_SEALER, NATIVE_SENDER)
 
